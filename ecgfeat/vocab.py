@@ -1,0 +1,72 @@
+"""The vocabularies every module shares, defined once: leads, classes, codes.
+
+Lead order is the standard one (I, II, III, aVR, aVL, aVF, V1-V6). Class names are the
+CPSC 2018 nine (Zhang et al. 2020) and the PTB-XL diagnostic superclasses.
+"""
+
+from __future__ import annotations
+
+LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF",
+                          "V1", "V2", "V3", "V4", "V5", "V6")
+LIMB_LEADS = LEADS[:6]
+PRECORDIAL_LEADS = LEADS[6:]
+RECORD_LEVEL = "all"  # pseudo-lead of record-level features (`all__rhythm__rr_cv`)
+
+# Case-insensitive lookup: files spell aVR as AVR, avr, aVR ...
+_LEAD_BY_KEY = {name.lower(): name for name in LEADS}
+
+
+def canonical_lead(name: str) -> str | None:
+    """Standard spelling of a lead name from a file, or None when it is not one of the 12."""
+    return _LEAD_BY_KEY.get(str(name).strip().lower())
+
+
+def parse_leads(spec: str | None) -> tuple[str, ...]:
+    """`"I,aVR,V5"` -> ("I", "aVR", "V5") in standard order; None/"" /"all" -> all 12.
+
+    Raises ValueError naming the unknown lead.
+    """
+    if spec is None or spec.strip() in ("", "all"):
+        return LEADS
+    out = []
+    for part in spec.split(","):
+        lead = canonical_lead(part)
+        if lead is None:
+            raise ValueError(f"unknown lead {part.strip()!r}; leads are {', '.join(LEADS)}")
+        if lead not in out:
+            out.append(lead)
+    return tuple(sorted(out, key=LEADS.index))
+
+
+# The paper's nine classes (CPSC 2018 codes 1..9, in this order).
+CPSC9: tuple[str, ...] = ("Normal", "AF", "I-AVB", "LBBB", "RBBB", "PAC", "PVC", "STD", "STE")
+CPSC_CODE_TO_CLASS = {str(i + 1): c for i, c in enumerate(CPSC9)}
+
+# PTB-XL diagnostic superclasses, in the order of the PTB-XL benchmark.
+PTBXL_SUPER: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
+
+# SNOMED CT codes used by the PhysioNet/CinC Challenge 2020/2021 for the CPSC classes
+# (../shared/data/README.md). Normal is "sinus rhythm" there; see labels.py for how it is used.
+SNOMED_TO_CPSC9 = {
+    "426783006": "Normal",
+    "164889003": "AF",
+    "270492004": "I-AVB",
+    "164909002": "LBBB",
+    "59118001": "RBBB", "713427006": "RBBB",
+    "284470004": "PAC", "63593006": "PAC",
+    "164884008": "PVC", "427172004": "PVC",
+    "429622005": "STD",
+    "164931005": "STE",
+}
+
+# PTB-XL SCP statements for the CPSC classes. Normal needs NORM and SR together (labels.py).
+SCP_TO_CPSC9 = {
+    "AFIB": "AF",
+    "1AVB": "I-AVB",
+    "CLBBB": "LBBB",
+    "CRBBB": "RBBB",
+    "PAC": "PAC",
+    "PVC": "PVC",
+    "STD_": "STD",
+    "STE_": "STE",
+}
