@@ -1,0 +1,68 @@
+"""Dataset readers and format detection by content.
+
+`open_dataset(path)` picks the reader:
+- `ptbxl_database.csv` at the root -> PtbXl (format "ptbxl")
+- WFDB `.hea` headers anywhere below -> WfdbFolder (format "challenge" with `#Dx:` codes, else "wfdb")
+- `.mat` files with no `.hea` beside, and a REFERENCE.csv (or an `ECG` struct) -> CpscOriginal ("cpsc2018")
+A single record file (a `.hea`, its `.dat`/`.mat`, or a CPSC `.mat`) gives a dataset of that record.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import scipy.io
+
+from .base import Dataset, DatasetError, RecordRef, content_hash
+from .cpsc import REFERENCE, CpscOriginal
+from .ptbxl import DATABASE, PtbXl
+from .wfdb_folder import WfdbFolder, walk
+
+FORMATS: tuple[str, ...] = ("ptbxl", "cpsc2018", "challenge", "wfdb")
+
+__all__ = ["FORMATS", "Dataset", "DatasetError", "RecordRef", "content_hash", "open_dataset",
+           "WfdbFolder", "CpscOriginal", "PtbXl"]
+
+
+def _is_cpsc_mat(path: str) -> bool:
+    try:
+        return any(name == "ECG" for name, _, _ in scipy.io.whosmat(path))
+    except Exception:
+        return False
+
+
+def _open_file(p: Path, name: str) -> Dataset:
+    ext = p.suffix.lower()
+    hea = p.with_suffix(".hea")
+    if ext == ".hea" or (ext in (".dat", ".mat") and hea.is_file()):
+        return WfdbFolder(p.parent, name=name, only=str(hea if ext != ".hea" else p))
+    if ext == ".mat":
+        return CpscOriginal(p.parent, name=name, only=str(p))
+    raise DatasetError(f"{p}: not an ECG record file (expected a WFDB .hea/.dat/.mat or a CPSC 2018 .mat)")
+
+
+def open_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
+    """The dataset at `path` (a folder or one record file), its format detected by content."""
+    p = Path(path)
+    name = name or ""
+    if not p.exists():
+        raise DatasetError(f"{p}: no such file or folder")
+    if p.is_file():
+        return _open_file(p, name)
+    if (p / DATABASE).is_file():
+        return PtbXl(p, name=name)
+    first_mat, has_reference = None, False
+    for dirpath, filenames in walk(p):
+        lower = {f.lower() for f in filenames}
+        if any(f.endswith(".hea") for f in lower):
+            return WfdbFolder(p, name=name)
+        has_reference = has_reference or REFERENCE in filenames
+        if first_mat is None:
+            mats = [f for f in filenames if f.lower().endswith(".mat")]
+            first_mat = os.path.join(dirpath, mats[0]) if mats else None
+    if first_mat is not None and (has_reference or _is_cpsc_mat(first_mat)):
+        return CpscOriginal(p, name=name)
+    raise DatasetError(
+        f"{p}: no ECG records found (looked for {DATABASE}, WFDB .hea headers, "
+        f"and CPSC 2018 .mat files with {REFERENCE})")

@@ -1,0 +1,311 @@
+"""Any WFDB folder (searched recursively): `.hea` headers with `.dat` or `.mat` signal files.
+
+Two formats from one reader:
+- ``challenge``: PhysioNet/CinC Challenge 2020/2021 (`.mat` holding `val`, int16, header lines like
+  ``A0002.mat 16+24 1000/mV 16 0 -1 -1 0 I``; SNOMED CT codes in ``#Dx:``, ``#Age:``, ``#Sex:``).
+- ``wfdb``: anything else; labels optional, from a `labels.csv` (``record,labels``, class names of
+  vocab.CPSC9 joined by ";") at the folder root, as the embedded synthetic dataset writes it.
+
+The record id is the header's file stem; a second header with the same stem elsewhere in the tree
+is an index error. Directory symlinks are not followed (a symlink loop cannot hang the walk).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import wfdb
+
+from ..labels import check_codes
+from ..record import Record, RecordError, order_leads
+from ..vocab import LEADS, canonical_lead
+from .base import IndexedDataset, RecordRef, finish
+
+SIGNAL_EXTS = (".dat", ".mat")
+SNIFF_HEADERS = 20  # headers read while indexing to tell a Challenge folder from a plain WFDB one
+
+# bytes per sample of the WFDB storage formats, to tell a truncated file before wfdb's own obscure error
+_BYTES_PER_SAMPLE = {"8": 1, "80": 1, "16": 2, "61": 2, "160": 2, "24": 3, "32": 4,
+                     "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+_MV_PER_UNIT = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "microvolt": 1e-3, "v": 1e3, "nv": 1e-6}
+
+
+def short(err: BaseException) -> str:
+    """One line of an exception's message (library errors can span lines)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def walk(root: str | Path):
+    """os.walk in a stable order, never following directory symlinks."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        yield dirpath, sorted(filenames)
+
+
+def read_header(hea: str):
+    """wfdb header of `hea` (a .hea path), or RecordError naming it."""
+    _refuse_escaping_names(hea)
+    try:
+        h = wfdb.rdheader(hea[:-4])
+    except Exception as err:
+        raise RecordError(f"{hea}: unreadable WFDB header ({short(err)})") from None
+    if isinstance(h, wfdb.MultiRecord) or getattr(h, "seg_name", None):
+        raise RecordError(f"{hea}: multi-segment WFDB records are not supported")
+    if not h.n_sig or not h.file_name:
+        raise RecordError(f"{hea}: header declares no signals")
+    return h
+
+
+def _refuse_escaping_names(hea: str) -> None:
+    """A signal file name with a path in it must not lead out of the dataset folder.
+
+    wfdb's own header grammar rejects such names too, but as "invalid syntax in signal line";
+    this says what is wrong. Checked on the raw text, before wfdb parses it.
+    """
+    try:
+        with open(hea, encoding="utf-8", errors="replace") as fh:
+            lines = [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError as err:
+        raise RecordError(f"{hea}: unreadable WFDB header ({short(err)})") from None
+    for line in lines[1:]:
+        name = line.split()[0]
+        if "/" in name or "\\" in name or ".." in name:
+            raise RecordError(f"{hea}: signal file name {name!r} points outside the record's folder")
+
+
+def header_comments(h) -> dict[str, str]:
+    """`#Key: value` comment lines as {key lowercase: value}."""
+    out = {}
+    for line in h.comments or []:
+        key, sep, value = line.partition(":")
+        if sep:
+            out.setdefault(key.strip().lstrip("#").strip().lower(), value.strip())
+    return out
+
+
+def parse_age(value) -> float | None:
+    try:
+        age = float(value)
+    except (TypeError, ValueError):
+        return None
+    return age if math.isfinite(age) and 0 <= age < 150 else None
+
+
+def parse_sex(value) -> str | None:
+    text = str(value or "").strip().lower()
+    if text in ("m", "male", "man"):
+        return "M"
+    if text in ("f", "female", "woman"):
+        return "F"
+    return None
+
+
+def _signal_files(hea: str, h) -> dict[str, str]:
+    """{file name in header: path}, refusing names that leave the header's folder or are missing/empty."""
+    folder = os.path.dirname(hea)
+    out = {}
+    for fname in dict.fromkeys(h.file_name):
+        if ("/" in fname or "\\" in fname or fname in ("", ".", "..")
+                or os.path.isabs(fname)):
+            raise RecordError(f"{hea}: signal file name {fname!r} points outside the record's folder")
+        path = os.path.join(folder, fname)
+        if not os.path.isfile(path):
+            raise RecordError(f"{path}: signal file named in {os.path.basename(hea)} is missing")
+        if os.path.getsize(path) == 0:
+            raise RecordError(f"{path}: empty file (0 bytes)")
+        out[fname] = path
+    return out
+
+
+def _check_dat_size(path: str, fname: str, h) -> None:
+    if not h.sig_len:
+        return
+    idx = [i for i, f in enumerate(h.file_name) if f == fname]
+    bps = _BYTES_PER_SAMPLE.get(str(h.fmt[idx[0]]))
+    if bps is None:
+        return  # compressed or rare formats: wfdb decides
+    per_frame = sum((h.samps_per_frame[i] or 1) for i in idx)
+    offset = (h.byte_offset[idx[0]] or 0) if h.byte_offset else 0
+    need = offset + math.ceil(h.sig_len * per_frame * bps)
+    size = os.path.getsize(path)
+    if size < need:
+        raise RecordError(f"{path}: truncated signal file ({size} bytes, header needs {need})")
+
+
+def _decode_challenge_mat(path: str, h) -> np.ndarray:
+    """Physical units of the header (n_sig, n) from a Challenge .mat via scipy.io.loadmat('val').
+
+    Why not wfdb.rdrecord: it does decode the Challenge files right (the ``16+24`` byte offset
+    skips the 24-byte MATLAB v4 header; equal to loadmat(val)/gain on all 50 shared records), but
+    it reads raw bytes at that offset blindly: a .mat written by scipy/MATLAB v5 (128-byte header),
+    a transposed matrix or another variable name decode to silent garbage, and truncation ends in
+    an opaque reshape error. loadmat parses the MAT structure itself, so shape and variable are
+    checked against the header, and it is ~15x faster (0.15 ms vs 2.5 ms per record here).
+    """
+    try:
+        val = scipy.io.loadmat(path, variable_names=["val"]).get("val")
+    except Exception as err:
+        raise RecordError(f"{path}: unreadable or truncated .mat file ({short(err)})") from None
+    if val is None:
+        raise RecordError(f"{path}: no 'val' matrix in the .mat file")
+    val = np.asarray(val)
+    if val.ndim != 2 or not np.issubdtype(val.dtype, np.number):
+        raise RecordError(f"{path}: 'val' is not a 2-D numeric matrix (shape {val.shape})")
+    if val.shape[0] != h.n_sig and val.shape[1] == h.n_sig:
+        val = val.T
+    if val.shape[0] != h.n_sig:
+        raise RecordError(f"{path}: 'val' has {val.shape[0]} rows, header declares {h.n_sig} signals")
+    if h.sig_len and val.shape[1] < h.sig_len:
+        raise RecordError(f"{path}: truncated ({val.shape[1]} samples per lead, header says {h.sig_len})")
+    if h.sig_len:
+        val = val[:, :h.sig_len]
+    d = val.astype(np.float64)
+    if val.dtype == np.int16:
+        d[val == -32768] = np.nan  # WFDB's invalid-sample value of format 16
+    gain = np.array([g if g else 200.0 for g in h.adc_gain], dtype=np.float64)  # 0 means WFDB's default
+    base = np.array([b if b is not None else 0 for b in h.baseline], dtype=np.float64)
+    return (d - base[:, None]) / gain[:, None]
+
+
+def decode_signal(hea: str, h) -> np.ndarray:
+    """(n_sig, n) float64 in mV of a WFDB record whose header `h` was read from `hea`."""
+    files = _signal_files(hea, h)
+    if any((s or 1) != 1 for s in h.samps_per_frame):
+        raise RecordError(f"{hea}: multi-frequency records (samples per frame > 1) are not supported")
+    if len(files) == 1 and next(iter(files)).lower().endswith(".mat"):
+        sig = _decode_challenge_mat(next(iter(files.values())), h)
+    else:
+        for fname, path in files.items():
+            _check_dat_size(path, fname, h)
+        try:
+            rec = wfdb.rdrecord(hea[:-4], physical=True)
+        except Exception as err:
+            raise RecordError(f"{hea}: cannot decode signal ({short(err)})") from None
+        sig = np.asarray(rec.p_signal, dtype=np.float64).T
+    for i, (name, unit) in enumerate(zip(h.sig_name, h.units)):
+        scale = _MV_PER_UNIT.get(str(unit or "mV").strip().lower())
+        if scale is None:
+            if canonical_lead(name) is not None:
+                raise RecordError(f"{hea}: lead {name} is in {unit!r}, not a voltage unit (mV, uV, V)")
+            continue
+        if scale != 1.0:
+            sig[i] *= scale
+    return sig
+
+
+def load_wfdb_12(hea: str) -> tuple[np.ndarray, float, object]:
+    """(signal (12, n) float32 mV in vocab.LEADS order, fs, header) of the record of `hea`."""
+    h = read_header(hea)
+    names = [str(n) for n in (h.sig_name or [])]
+    if h.n_sig < len(LEADS):
+        raise RecordError(f"{hea}: {h.n_sig} leads ({', '.join(names)}), need the 12 standard leads")
+    sig = decode_signal(hea, h)
+    return order_leads(sig, names, hea), float(h.fs), h
+
+
+def read_labels_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """labels.csv (`record,labels`, classes joined by ';') -> {record: classes}."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        cols = [c.strip().lower() for c in reader.fieldnames or []]
+        if "record" not in cols or "labels" not in cols:
+            raise ValueError(f"{path}: expected columns record,labels (has {', '.join(cols) or 'none'})")
+        out = {}
+        for row in reader:
+            row = {str(k).strip().lower(): (v or "") for k, v in row.items() if k is not None}
+            rid = row["record"].strip()
+            if rid:
+                out[rid] = tuple(c.strip() for c in row["labels"].split(";") if c.strip())
+    return out
+
+
+@dataclass
+class WfdbFolder(IndexedDataset):
+    format: str = "wfdb"
+    only: str | None = None  # a single header: the dataset of that one record (predict)
+
+    def __post_init__(self):
+        self.root = Path(os.path.abspath(self.root))
+        super().__post_init__()
+        self._labels: dict[str, tuple[str, ...]] = {}
+        self._labels_path = str(self.root / "labels.csv")
+        if os.path.isfile(self._labels_path):
+            try:
+                self._labels = read_labels_csv(self._labels_path)
+            except (OSError, ValueError, csv.Error) as err:
+                self.notes["labels_error"] = short(err)
+        synth = self.root / "synthetic.json"
+        if synth.is_file():
+            try:
+                self.notes["synthetic"] = json.loads(synth.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                self.notes["synthetic_error"] = f"{synth}: {short(err)}"
+        refs = self.refs()
+        if self._labels:
+            missing = len(set(self._labels) - {r.record_id for r in refs})
+            if missing:
+                self.notes["labels_without_signal"] = missing
+        self.format = "challenge" if self._sniff_challenge() else "wfdb"
+
+    def _index(self) -> list[RecordRef]:
+        if self.only:
+            hea = os.path.abspath(self.only)
+            folder, stem = os.path.dirname(hea), os.path.basename(hea)[:-4]
+            files = [os.path.join(folder, stem + e) for e in SIGNAL_EXTS
+                     if os.path.isfile(os.path.join(folder, stem + e))]
+            return [RecordRef(stem, hea, (hea, *files))]
+        refs: list[RecordRef] = []
+        seen: dict[str, str] = {}
+        for dirpath, filenames in walk(self.root):
+            names = set(filenames)
+            for fn in filenames:
+                if not fn.lower().endswith(".hea"):
+                    continue
+                stem = fn[:-4]
+                hea = os.path.join(dirpath, fn)
+                if stem in seen:
+                    self.index_errors.append(
+                        (stem, f"{hea}: duplicate record id {stem} (also {seen[stem]})"))
+                    continue
+                seen[stem] = hea
+                files = [os.path.join(dirpath, stem + e) for e in SIGNAL_EXTS if stem + e in names]
+                refs.append(RecordRef(stem, hea, (hea, *files)))
+        return refs
+
+    def _sniff_challenge(self) -> bool:
+        for ref in self.refs()[:SNIFF_HEADERS]:
+            try:
+                with open(ref.path, encoding="utf-8", errors="replace") as fh:
+                    if any(line.lstrip().startswith("#") and "dx:" in line.lower() for line in fh):
+                        return True
+            except OSError:
+                continue
+        return False
+
+    def read(self, ref: RecordRef, fs: float | None = None) -> Record:
+        signal, rate, h = load_wfdb_12(ref.path)
+        comments = header_comments(h)
+        if ref.record_id in self._labels:
+            codes, system = self._labels[ref.record_id], "cpsc9"
+            check_codes(codes, system, f"{self._labels_path} row {ref.record_id}")
+        elif "dx" in comments:
+            codes = tuple(c.strip() for c in comments["dx"].split(",") if c.strip())
+            system = "snomed"
+            check_codes(codes, system, ref.path)
+        elif self._labels:
+            codes, system = (), "cpsc9"  # labelled folder, no row: a record without a class
+        else:
+            codes, system = (), "none"
+        source = os.path.join(os.path.dirname(ref.path), h.file_name[0])
+        rec = Record(record_id=ref.record_id, signal=signal, fs=rate,
+                     age=parse_age(comments.get("age")), sex=parse_sex(comments.get("sex")),
+                     codes=codes, code_system=system, source=source, dataset=self.name)
+        return finish(rec, fs, source)

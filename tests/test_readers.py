@@ -1,0 +1,291 @@
+"""Dataset readers: real shared data, hand-made records, and every kind of bad input."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+
+import numpy as np
+import pytest
+import scipy.io
+import wfdb
+
+from ecgfeat.datasets import CpscOriginal, DatasetError, PtbXl, WfdbFolder, open_dataset
+from ecgfeat.info import dataset_info
+from ecgfeat.record import RecordError
+from ecgfeat.vocab import LEADS
+
+PTB15 = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "vx", "vy", "vz"]
+
+
+def by_id(ds):
+    return {r.record_id: r for r in ds.refs()}
+
+
+def read_id(ds, rid, fs=None):
+    return ds.read(by_id(ds)[rid], fs=fs)
+
+
+def interior(x, cut=100):
+    return x[..., cut:-cut]
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.mark.realdata
+def test_challenge_record_equals_loadmat_over_gain(shared_data):
+    folder = shared_data / "challenge-wfdb"
+    ds = open_dataset(folder)
+    assert isinstance(ds, WfdbFolder) and ds.format == "challenge"
+    rec = read_id(ds, "A0001")
+    stem = folder / "CPSC_CPSC-Extra" / "A0001"
+    val = scipy.io.loadmat(f"{stem}.mat")["val"]
+    names = wfdb.rdheader(str(stem)).sig_name
+    expected = np.stack([val[names.index(lead)] for lead in LEADS]) / 1000.0
+    assert rec.signal.dtype == np.float32 and rec.signal.shape == (12, 7500)
+    np.testing.assert_allclose(rec.signal, expected, rtol=0, atol=1e-6)
+    # wfdb.rdrecord agrees on the real Challenge files (the 16+24 byte offset is honoured)
+    np.testing.assert_allclose(wfdb.rdrecord(str(stem)).p_signal.T, val / 1000.0, atol=1e-9)
+    assert (rec.fs, rec.age, rec.sex, rec.codes, rec.code_system) == (500.0, 74.0, "M", ("59118001",), "snomed")
+    e1 = read_id(ds, "E00001")
+    assert (e1.age, e1.sex, e1.codes) == (None, "F", ("426783006",))  # "#Age: NaN"
+
+
+@pytest.mark.realdata
+def test_ptbxl_record_equals_rdsamp_and_folds_from_index(shared_data):
+    folder = shared_data / "ptbxl-500"
+    ds = open_dataset(folder)
+    assert isinstance(ds, PtbXl) and ds.format == "ptbxl" and ds.rate == 500
+    ref = by_id(ds)["1"]
+    assert ref.extra_dict() == {"strat_fold": 3, "patient_id": 15709}
+    rec = ds.read(ref)
+    p_signal, fields = wfdb.rdsamp(str(folder / "records500" / "00000" / "00001_hr"))
+    assert fields["sig_name"][3] == "AVR"
+    np.testing.assert_allclose(rec.signal, p_signal.T, rtol=0, atol=1e-6)
+    assert (rec.age, rec.sex, rec.codes, rec.code_system) == (56.0, "F", ("NORM", "LVOLT", "SR"), "scp")
+    assert rec.meta == {"strat_fold": 3, "patient_id": 15709, "ptbxl_super": ["NORM"],
+                        "scp_codes": {"NORM": 100.0, "LVOLT": 0.0, "SR": 0.0}}
+    assert ds.read(ref, fs=100).signal.shape == (12, 1000)
+    folds = {}
+    for r in ds.refs():
+        folds[r.extra_dict()["strat_fold"]] = folds.get(r.extra_dict()["strat_fold"], 0) + 1
+    assert folds == {1: 58, 2: 51, 3: 34, 4: 42, 5: 47, 6: 33, 7: 44, 8: 44, 9: 81, 10: 66}
+    with pytest.raises(DatasetError, match="without records100/"):
+        PtbXl(folder, rate=100)
+
+
+@pytest.mark.realdata
+def test_cpsc_original_record(shared_data):
+    folder = shared_data / "cpsc2018-original"
+    ds = open_dataset(folder)
+    assert isinstance(ds, CpscOriginal) and ds.format == "cpsc2018"
+    assert sorted(by_id(ds)) == ["A1980", "A1981", "A1982", "A1983"]
+    rec = read_id(ds, "A1980")
+    data = scipy.io.loadmat(folder / "A1980.mat")["ECG"]["data"][0, 0]
+    np.testing.assert_allclose(rec.signal, data, atol=1e-6)
+    assert (rec.fs, rec.age, rec.sex, rec.codes, rec.code_system) == (500.0, 52.0, "M", ("6",), "cpsc")
+    one = open_dataset(folder / "A1982.mat")
+    assert [r.record_id for r in one.refs()] == ["A1982"] and one.read(one.refs()[0]).codes == ("3",)
+
+
+@pytest.mark.realdata
+def test_single_record_file(shared_data):
+    hea = shared_data / "challenge-wfdb" / "G12EC" / "E00002.hea"
+    for path in (hea, hea.with_suffix(".mat")):
+        ds = open_dataset(path)
+        assert isinstance(ds, WfdbFolder) and [r.record_id for r in ds.refs()] == ["E00002"]
+        assert ds.read(ds.refs()[0]).signal.shape == (12, 5000)
+
+
+# ---------------------------------------------------------------- hand-made records
+
+
+@pytest.mark.parametrize("order", ["ptb", "shuffled"])
+def test_15_lead_1000hz_resampled_to_500(tmp_path, ecg, order):
+    names = PTB15 if order == "ptb" else PTB15[::-1]
+    ks = [PTB15.index(n) for n in names]  # lead k always carries sine k, whatever its file position
+    ecg.write_wfdb(tmp_path, "s0001", ecg.sines(15, 1000, 10, leads=ks), 1000, names=names)
+    ds = open_dataset(tmp_path)
+    assert ds.format == "wfdb"
+    raw = read_id(ds, "s0001")
+    assert raw.signal.shape == (12, 10000) and raw.fs == 1000.0
+    np.testing.assert_allclose(raw.signal, ecg.sines(12, 1000, 10), atol=1e-3)
+    rec = read_id(ds, "s0001", fs=500)
+    assert rec.signal.shape == (12, 5000) and rec.fs == 500.0 and rec.signal.dtype == np.float32
+    np.testing.assert_allclose(interior(rec.signal), interior(ecg.sines(12, 500, 10)), atol=2e-3)
+    amps = np.ptp(interior(rec.signal), axis=1) / 2
+    np.testing.assert_allclose(amps, [ecg.amp(k) for k in range(12)], rtol=0.01)
+
+
+def test_257hz_record_resampled_to_500(tmp_path, ecg):
+    ecg.write_wfdb(tmp_path, "odd", ecg.sines(12, 257, 10), 257)
+    rec = read_id(open_dataset(tmp_path), "odd", fs=500)
+    assert rec.signal.shape == (12, 5000) and rec.fs == 500.0
+    np.testing.assert_allclose(interior(rec.signal), interior(ecg.sines(12, 500, 10)), atol=5e-3)
+    np.testing.assert_allclose(np.ptp(interior(rec.signal), axis=1) / 2, [ecg.amp(k) for k in range(12)],
+                               rtol=0.01)
+
+
+def test_lead_spellings_and_units(tmp_path, ecg):
+    sig = ecg.sines(12, 500, 4)
+    ecg.write_wfdb(tmp_path, "std", sig, 500)
+    ecg.write_wfdb(tmp_path, "upper", sig, 500, names=[n.upper() for n in LEADS])  # AVR, AVL, AVF
+    ecg.write_wfdb(tmp_path, "micro", sig * 1000, 500, units="uV")
+    ds = open_dataset(tmp_path)
+    recs = {rid: read_id(ds, rid) for rid in ("std", "upper", "micro")}
+    np.testing.assert_allclose(recs["std"].signal, sig, atol=1e-3)
+    np.testing.assert_array_equal(recs["upper"].signal, recs["std"].signal)
+    np.testing.assert_allclose(recs["micro"].signal, sig, atol=1e-3)
+    assert recs["std"].code_system == "none" and recs["std"].codes == ()
+
+
+def test_challenge_mat_v4_and_v5_decode_alike(tmp_path, ecg):
+    sig = ecg.sines(12, 500, 4)
+    ecg.write_challenge(tmp_path, "C4", sig, dx="164889003,59118001", age="NaN", sex="Male", mat_format="4")
+    ecg.write_challenge(tmp_path, "C5", sig, mat_format="5")  # 128-byte v5 header: 16+24 is a lie
+    ds = open_dataset(tmp_path)
+    assert ds.format == "challenge"
+    c4, c5 = read_id(ds, "C4"), read_id(ds, "C5")
+    np.testing.assert_allclose(c4.signal, np.round(sig * 1000) / 1000, atol=1e-6)
+    np.testing.assert_array_equal(c4.signal, c5.signal)
+    np.testing.assert_allclose(wfdb.rdrecord(str(tmp_path / "C4")).p_signal.T, c4.signal, atol=1e-6)
+    assert (c4.codes, c4.code_system, c4.age, c4.sex) == (("164889003", "59118001"), "snomed", None, "M")
+    assert (c5.age, c5.sex) == (56.0, "F")
+
+
+def test_each_bad_wfdb_input_is_a_named_error_and_good_records_read(tmp_path, ecg):
+    expected = ecg.bad_wfdb_folder(tmp_path)
+    ds = open_dataset(tmp_path)
+    got = {}
+    for ref, out in ds.iter_records():
+        got[ref.record_id] = out
+    assert sorted(got) == sorted([*expected, "good_dat", "good_mat"])
+    for rid in ("good_dat", "good_mat"):
+        assert got[rid].signal.shape == (12, 2000)
+    for rid, start in expected.items():
+        assert isinstance(got[rid], RecordError), rid
+        msg = str(got[rid])
+        assert msg.startswith(start), (rid, msg)
+        assert "\n" not in msg
+
+
+def test_cpsc_folder_bad_inputs(tmp_path, ecg):
+    expected = ecg.cpsc_folder(tmp_path)
+    ds = open_dataset(tmp_path)
+    assert isinstance(ds, CpscOriginal) and ds.notes["labels_without_signal"] == 2
+    got = dict(ds.iter_records())
+    got = {ref.record_id: out for ref, out in got.items()}
+    for rid, msg in expected.items():
+        assert str(got[rid]) == msg
+    a1 = got["A0001"]
+    np.testing.assert_allclose(a1.signal, ecg.sines(12, 500, 10), atol=1e-6)
+    assert (a1.codes, a1.code_system, a1.age, a1.sex) == (("2", "5"), "cpsc", 61.0, "F")
+    assert got["A0006"].codes == () and got["A0006"].code_system == "cpsc"
+
+
+def test_labels_csv_and_synthetic_json(tmp_path, ecg):
+    sig = ecg.sines(12, 500, 4)
+    for rid in ("syn0", "syn1", "syn2", "syn3"):
+        ecg.write_wfdb(tmp_path / "records", rid, sig, 500)
+    (tmp_path / "labels.csv").write_text("record,labels\nsyn0,AF;RBBB\nsyn1,Normal\nsyn2,Nope\nghost,PVC\n")
+    (tmp_path / "synthetic.json").write_text('{"seed": 7, "n": 4}')
+    (tmp_path / "params.csv").write_text("record,pr_ms\nsyn0,160\n")
+    ds = open_dataset(tmp_path)
+    assert ds.format == "wfdb" and ds.notes["synthetic"] == {"seed": 7, "n": 4}
+    assert ds.notes["labels_without_signal"] == 1
+    assert (read_id(ds, "syn0").codes, read_id(ds, "syn0").code_system) == (("AF", "RBBB"), "cpsc9")
+    assert read_id(ds, "syn3").codes == ()
+    with pytest.raises(RecordError, match=r"labels\.csv row syn2: unknown class 'Nope'"):
+        read_id(ds, "syn2")
+
+
+@pytest.mark.parametrize("setup", ["empty", "junk", "bare_mat", "missing"])
+def test_no_records_is_a_dataset_error(tmp_path, setup):
+    target = tmp_path / "data"
+    if setup != "missing":
+        target.mkdir()
+    if setup == "junk":
+        (target / "notes.txt").write_text("nothing here")
+        (target / "x.dat").write_bytes(b"\0" * 100)
+    if setup == "bare_mat":
+        scipy.io.savemat(target / "weights.mat", {"w": np.ones(3)})
+    with pytest.raises(DatasetError) as info:
+        open_dataset(target)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(str(target))
+    if setup == "missing":
+        assert msg.endswith("no such file or folder")
+    else:
+        assert "no ECG records found (looked for ptbxl_database.csv, WFDB .hea headers" in msg
+
+
+def test_duplicate_ids_across_subfolders(tmp_path, ecg):
+    sig = ecg.sines(12, 500, 4)
+    first = ecg.write_wfdb(tmp_path / "a", "A0001", sig, 500)
+    second = ecg.write_challenge(tmp_path / "b", "A0001", sig)
+    ecg.write_wfdb(tmp_path / "b", "A0002", sig, 500)
+    ds = open_dataset(tmp_path)
+    assert [(r.record_id, r.path) for r in ds.refs()] == [("A0001", str(first)),
+                                                          ("A0002", str(tmp_path / "b" / "A0002.hea"))]
+    assert ds.index_errors == [("A0001", f"{second}: duplicate record id A0001 (also {first})")]
+
+
+def test_symlink_loop_does_not_hang(tmp_path, ecg):
+    ecg.write_wfdb(tmp_path / "sub", "loopy", ecg.sines(12, 500, 4), 500)
+    os.symlink(tmp_path, tmp_path / "sub" / "back")
+    os.symlink(tmp_path / "sub", tmp_path / "sub" / "self")
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(ds=open_dataset(tmp_path)), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "indexing a folder with a symlink loop hung"
+    assert [r.record_id for r in result["ds"].refs()] == ["loopy"]
+
+
+def test_refs_are_lazy(tmp_path, ecg, monkeypatch):
+    for i in range(3):
+        ecg.write_wfdb(tmp_path, f"r{i}", ecg.sines(12, 500, 4), 500)
+
+    def boom(*a, **k):
+        raise AssertionError("signal decoded while indexing")
+
+    monkeypatch.setattr(wfdb, "rdrecord", boom)
+    monkeypatch.setattr(scipy.io, "loadmat", boom)
+    ds = open_dataset(tmp_path)
+    assert [(r.record_id, [os.path.basename(f) for f in r.files]) for r in ds.refs()] == [
+        (f"r{i}", [f"r{i}.hea", f"r{i}.dat"]) for i in range(3)]
+
+
+def test_pickled_dataset_reads_without_its_index(tmp_path, ecg):
+    ecg.write_wfdb(tmp_path, "p0", ecg.sines(12, 500, 4), 500)
+    ecg.write_wfdb(tmp_path, "p1", ecg.sines(12, 500, 4), 500)
+    ds = open_dataset(tmp_path)
+    ref = ds.refs()[1]
+    copy = pickle.loads(pickle.dumps(ds))
+    assert copy.__dict__["_refs"] is None and ds.__dict__["_refs"] is not None
+    np.testing.assert_array_equal(copy.read(ref).signal, ds.read(ref).signal)
+    assert copy.refs() == ds.refs()
+
+
+def test_partly_flat_record_is_read_with_a_warning(tmp_path, ecg):
+    """One disconnected electrode (a lead of zeros) must not cost the whole record."""
+    sig = ecg.sines(12, 500, 10)
+    sig[7] = 0.0
+    ecg.write_wfdb(tmp_path, "oneflat", sig, 500)
+    ds = open_dataset(tmp_path)
+    rec = ds.read(ds.refs()[0])
+    assert rec.meta["flat_leads"] == ["V2"]
+    assert rec.meta["warning"] == (f"{tmp_path / 'oneflat.dat'}: flat lead(s) V2 (peak-to-peak < 5 uV); "
+                                   "their features will be NaN")
+    out = dataset_info(ds)
+    assert out["readable"] == 1 and out["errors"] == []
+    assert out["warnings"] == [{"record": "oneflat", "reason": rec.meta["warning"]}]
+
+
+def test_sampling_rate_under_50_hz_is_refused(tmp_path, ecg):
+    ecg.write_wfdb(tmp_path, "slow", ecg.sines(12, 40, 10), 40)
+    ds = open_dataset(tmp_path)
+    with pytest.raises(RecordError, match=r"slow\.dat: sampling rate 40 Hz is under 50 Hz"):
+        ds.read(ds.refs()[0])
