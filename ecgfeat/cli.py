@@ -1,0 +1,45 @@
+"""The `ecgfeat` command line: a thin Typer layer over the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .commands import data
+from .commands.common import STATE
+from .workspace import workspace
+
+EXAMPLES = """Examples:
+
+  ecgfeat data synth data/synthetic                  # the embedded synthetic 12-lead dataset
+
+  ecgfeat data info ../shared/data/ptbxl-500 --json  # what a dataset folder holds
+
+  ecgfeat data fetch ptbxl --to data/                # download PTB-XL from PhysioNet"""
+
+app = typer.Typer(
+    help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
+    epilog=EXAMPLES, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"ecgfeat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ws: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="ECGFEAT_HOME",
+                                      help="Workspace folder (feature_store/, models/, reports/, data/). Default: cwd."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+):
+    STATE.workspace = workspace(ws)
+    STATE.debug = debug

@@ -1,0 +1,1 @@
+"""Typer sub-commands; `ecgfeat.cli` wires them into one app."""
