@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .commands import data
+from .commands import data, extract
 from .commands.common import STATE
 from .workspace import workspace
 
@@ -18,7 +18,11 @@ EXAMPLES = """Examples:
 
   ecgfeat data info ../shared/data/ptbxl-500 --json  # what a dataset folder holds
 
-  ecgfeat data fetch ptbxl --to data/                # download PTB-XL from PhysioNet"""
+  ecgfeat data fetch ptbxl --to data/                # download PTB-XL from PhysioNet
+
+  ecgfeat extract ../shared/data/ptbxl-500 --jobs 2  # features into feature_store/
+
+  ecgfeat store ls                                   # what the feature store holds"""
 
 app = typer.Typer(
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
@@ -26,6 +30,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data.app, name="data")
+app.command(epilog=extract.EXTRACT_EXAMPLES)(extract.extract)
+app.add_typer(extract.store_app, name="store")
 
 
 def _version(value: bool):

@@ -1,0 +1,120 @@
+"""`ecgfeat extract` and `ecgfeat store ls | info`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
+
+EXTRACT_EXAMPLES = """Examples:
+
+  ecgfeat extract                                        # the embedded synthetic dataset (made on first use)
+
+  ecgfeat extract ../shared/data/ptbxl-500 --jobs 2      # rerun: computes only what the store lacks
+
+  ecgfeat extract data/cpsc2018 --features expert,rhythm --store /fast/disk/store
+
+  ecgfeat extract data/ptbxl --tsfresh-set efficient --jobs 8 --json"""
+
+
+@handle_errors
+def extract(
+    path: Optional[Path] = typer.Argument(None, help="Dataset folder (default: the embedded synthetic dataset)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder (default: <workspace>/feature_store)."),
+    features: str = typer.Option("expert,rhythm,tsfresh", "--features", help="Families to extract: expert, rhythm, tsfresh."),
+    tsfresh_set: str = typer.Option("fast", "--tsfresh-set", help="tsfresh set: fast (curated, vectorised) or efficient (tsfresh's EfficientFCParameters: slow)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Dataset name in the store (default: the folder's name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
+):
+    """Extract features per record and lead into the Parquet feature store; computes only what the
+    store lacks (new or changed records, new feature-set versions); safe to interrupt and rerun."""
+    from ..extraction import run_extract
+    from ..features.settings import FeatureSettings
+    from ..workspace import ensure_default_dataset
+
+    settings = FeatureSettings.parse(features, tsfresh_set)
+    con = console(as_json)
+    ws = STATE.workspace
+    if path is None:
+        with progress_bar("synthesising the embedded dataset", 1800) as advance:
+            path = ensure_default_dataset(ws, jobs=jobs, progress=advance)
+    elif not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    store = store or ws / "feature_store"
+    state = {}
+
+    def on_plan(todo: int, skipped: int):
+        state["bar"] = bar_cm = progress_bar("extracting", todo)
+        state["advance"] = bar_cm.__enter__()
+        if skipped:
+            con.print(f"{skipped} records already in the store: skipped")
+
+    try:
+        out = run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan,
+                          progress=lambda n: state["advance"](n))
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+    rate = f", {out['records_per_s']} records/s" if out["computed"] else ""
+    con.print(f"[bold]{out['dataset']}[/bold] ({out['format']}): {out['records']} records, "
+              f"{out['computed']} computed, {out['skipped']} skipped, {out['errors']} with errors, "
+              f"{out['seconds']:.1f} s{rate} -> {out['store']}")
+    if as_json:
+        emit_json(out)
+
+
+store_app = typer.Typer(help="What the feature store holds.", no_args_is_help=True, epilog="""Examples:
+
+  ecgfeat store ls
+
+  ecgfeat store info ptbxl-500 --json""")
+
+
+@store_app.command("ls", epilog="Examples:\n\n  ecgfeat store ls\n\n  ecgfeat store ls --store /fast/disk/store --json")
+@handle_errors
+def ls(store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder."),
+       as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output.")):
+    """List the datasets in the store with record, feature and error counts."""
+    from ..store import FeatureStore
+
+    fs = FeatureStore(store or STATE.workspace / "feature_store")
+    rows = [fs.summary(d) for d in fs.datasets()]
+    con = console(as_json)
+    table = Table(title=f"feature store {fs.root}", title_justify="left")
+    for col in ("dataset", "records", "features", "families", "errors"):
+        table.add_column(col, justify="left" if col in ("dataset", "families") else "right")
+    for s in rows:
+        fams = s.get("families", {})
+        table.add_row(s["dataset"], str(s["records"]), str(sum(fams.values())),
+                      ", ".join(f"{k} {v}" for k, v in fams.items()), str(s.get("errors", 0)))
+    con.print(table if rows else f"{fs.root}: empty store (run `ecgfeat extract`)")
+    if as_json:
+        emit_json({"store": str(fs.root), "datasets": rows})
+
+
+@store_app.command("info", epilog="Examples:\n\n  ecgfeat store info synthetic\n\n  ecgfeat store info ptbxl-500 --json")
+@handle_errors
+def info(dataset: str = typer.Argument(..., help="Dataset name (see `ecgfeat store ls`)."),
+         store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder."),
+         as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output.")):
+    """One dataset in detail: feature counts by family and lead, versions, errors."""
+    from ..store import FeatureStore
+
+    fs = FeatureStore(store or STATE.workspace / "feature_store")
+    if dataset not in fs.datasets():
+        raise UserError(f"dataset {dataset!r} is not in {fs.root} (it holds: {', '.join(fs.datasets()) or 'nothing'})")
+    s = fs.summary(dataset)
+    con = console(as_json)
+    con.print(f"[bold]{dataset}[/bold] in {fs.root}: {s['records']} records, {s.get('errors', 0)} errors")
+    for key in ("families", "versions", "by_lead"):
+        if key in s:
+            con.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
+    for e in s.get("first_errors", [])[:10]:
+        con.print(f"[red]error[/red]: {e}")
+    if as_json:
+        emit_json(s)

@@ -1,0 +1,41 @@
+"""What to extract: a settings object in the spirit of tsfresh's fc_parameters.
+
+Each family carries a version string; bump it when its algorithm or its columns change, and the
+store recomputes that family (and only it) for every record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FAMILIES = ("expert", "rhythm", "tsfresh")
+TSFRESH_SETS = ("fast", "efficient")
+VERSIONS = {"expert": "1", "rhythm": "1", "tsfresh-fast": "1", "tsfresh-efficient": "1"}
+DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh")
+TSFRESH_FS = 100.0   # the tsfresh family looks at the diagnostic band resampled to 100 Hz
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    families: tuple[str, ...] = DEFAULT_FAMILIES
+    tsfresh_set: str = "fast"
+    leads: tuple[str, ...] = field(default=())   # empty: all 12
+
+    def __post_init__(self):
+        bad = [f for f in self.families if f not in FAMILIES]
+        if bad:
+            raise ValueError(f"--features: unknown family {bad[0]!r}; families are {', '.join(FAMILIES)}")
+        if self.tsfresh_set not in TSFRESH_SETS:
+            raise ValueError(f"--tsfresh-set: unknown set {self.tsfresh_set!r}; sets are {', '.join(TSFRESH_SETS)}")
+
+    def tables(self) -> tuple[str, ...]:
+        """Store tables (family keys) these settings fill: expert, rhythm, tsfresh-fast | tsfresh-efficient."""
+        return tuple(f"tsfresh-{self.tsfresh_set}" if f == "tsfresh" else f for f in self.families)
+
+    def versions(self) -> dict[str, str]:
+        return {t: VERSIONS[t] for t in self.tables()}
+
+    @classmethod
+    def parse(cls, features: str | None, tsfresh_set: str = "fast") -> "FeatureSettings":
+        fams = tuple(f.strip() for f in features.split(",") if f.strip()) if features else DEFAULT_FAMILIES
+        return cls(families=fams, tsfresh_set=tsfresh_set)
