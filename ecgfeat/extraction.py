@@ -23,9 +23,9 @@ from .labels import applicable_schemes, labels_for
 from .record import Record, RecordError
 from .store.results import RecordResult
 
-CHUNK = 8                # records per joblib task
-WRITE_EVERY = 128        # records per store commit
+WRITE_EVERY = int(os.environ.get("ECGFEAT_WRITE_EVERY", 128))   # records per store commit ...
 WRITE_SECONDS = 15.0     # ... or this often, whichever first
+CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib task
 
 
 def signature(files) -> str:
@@ -81,13 +81,14 @@ def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[Recor
     return out
 
 
-def plan(ds: Dataset, store, settings: FeatureSettings) -> tuple[list[Job], list[RecordResult], int]:
-    """(jobs to run, index errors not yet stored, records skipped) given what the store holds."""
+def plan(ds: Dataset, store, settings: FeatureSettings, limit: int | None = None) -> tuple[list[Job], list[RecordResult], int]:
+    """(jobs to run, index errors not yet stored, records skipped) given what the store holds;
+    `limit` keeps the first N records of the dataset's index."""
     status = store.status(ds.name)
     versions = settings.versions()
     fam_of_table = dict(zip(settings.tables(), settings.families))
     jobs, skipped, touched = [], 0, {}
-    for ref in ds.refs():
+    for ref in ds.refs()[:limit]:
         files = ref.files or (ref.path,)
         sig = signature(files)
         row = status.loc[ref.record_id] if ref.record_id in status.index else None
@@ -122,7 +123,7 @@ def plan(ds: Dataset, store, settings: FeatureSettings) -> tuple[list[Job], list
 
 def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSettings, jobs: int = 1,
                 name: str | None = None, progress: Callable[[int], None] | None = None,
-                on_plan: Callable[[int, int], None] | None = None) -> dict:
+                on_plan: Callable[[int, int], None] | None = None, limit: int | None = None) -> dict:
     """Extract `settings` for every record of the dataset at `path` into the store; returns the
     SPEC's `extract --json` object."""
     from joblib import Parallel, delayed
@@ -133,7 +134,7 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
     ds = open_dataset(path, name=name)
     store = FeatureStore(store_root)
     with store.lock():
-        todo, index_errors, skipped = plan(ds, store, settings)
+        todo, index_errors, skipped = plan(ds, store, settings, limit)
         if on_plan:
             on_plan(len(todo), skipped)
         versions = settings.versions()
@@ -167,7 +168,8 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
             store.compact(ds.name)
     seconds = time.perf_counter() - t0
     computed = len(todo)
-    return {"store": str(store_root), "dataset": ds.name, "records": len(ds.refs()) + len(ds.index_errors),
+    n_records = len(ds.refs()[:limit]) + (len(ds.index_errors) if limit is None else 0)
+    return {"store": str(store_root), "dataset": ds.name, "records": n_records,
             "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
             "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
             "families": list(settings.tables()), "format": ds.format}

@@ -23,6 +23,16 @@ def shared_data_path() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def synth200(tmp_path_factory) -> Path:
+    """200 records of the embedded synthetic dataset (seed 0), written once per test session."""
+    from ecgfeat.synth import synthesize
+
+    out = tmp_path_factory.mktemp("synth") / "s200"
+    synthesize(out, n=200, seed=0, jobs=2)
+    return out
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return shared_data_path()

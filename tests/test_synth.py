@@ -19,13 +19,6 @@ from ecgfeat.vocab import CPSC9, LEADS
 L = {name: i for i, name in enumerate(LEADS)}
 
 
-@pytest.fixture(scope="session")
-def synth200(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth") / "s200"
-    synthesize(out, n=200, seed=0, jobs=2)
-    return out
-
-
 def test_written_files_obey_einthoven_and_goldberger(synth200):
     ds = open_dataset(synth200)
     assert ds.format == "wfdb" and ds.notes["synthetic"]["seed"] == 0

@@ -29,6 +29,7 @@ def extract(
     tsfresh_set: str = typer.Option("fast", "--tsfresh-set", help="tsfresh set: fast (curated, vectorised) or efficient (tsfresh's EfficientFCParameters: slow)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name in the store (default: the folder's name)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N records of the dataset (a quick try)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Extract features per record and lead into the Parquet feature store; computes only what the
@@ -55,7 +56,7 @@ def extract(
             con.print(f"{skipped} records already in the store: skipped")
 
     try:
-        out = run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan,
+        out = run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan, limit=limit,
                           progress=lambda n: state["advance"](n))
     finally:
         if "bar" in state:

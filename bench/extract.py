@@ -1,0 +1,136 @@
+"""Extraction speed and memory on real records, and the naive route for comparison.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py [--data ../shared/data/ptbxl-500] [--jobs 2] [--naive 10]
+
+Prints: cold and warm `ecgfeat extract` (default features) with --jobs 2 (records/s as reported by
+extract itself, and the wall time of the whole command), peak RSS of the whole process tree for
+100 and for all records, and the naive route (neurokit2 `ecg_process` + tsfresh
+EfficientFCParameters on each lead, one thread per worker, the same number of joblib workers) on
+--naive records. The last line is the ratio ecgfeat / naive in records/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Sum of VmRSS over a process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def run_cli(args: list[str]) -> tuple[dict, float, int]:
+    """(extract --json output, wall seconds, peak RSS of the process tree in MB)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ecgfeat", *args, "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env, text=True)
+    peak = [0]
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, _ = proc.communicate()
+    t.join()
+    if proc.returncode:
+        raise SystemExit(f"ecgfeat {' '.join(args)} failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1]), time.perf_counter() - t0, peak[0] // 1024
+
+
+def naive_one(path: str, record_id: str) -> float:
+    """neurokit2 ecg_process + tsfresh EfficientFCParameters on each of the 12 leads of one record."""
+    import warnings
+
+    import neurokit2 as nk
+    import pandas as pd
+    from threadpoolctl import threadpool_limits
+    from tsfresh import extract_features
+    from tsfresh.feature_extraction import EfficientFCParameters
+
+    from ecgfeat.datasets import open_dataset
+
+    ds = open_dataset(path)
+    ref = next(r for r in ds.refs() if r.record_id == record_id)
+    rec = ds.read(ref)
+    t0 = time.perf_counter()
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lead in range(12):
+            try:
+                nk.ecg_process(rec.signal[lead], sampling_rate=rec.fs)
+            except Exception:
+                pass
+            df = pd.DataFrame({"id": 0, "value": rec.signal[lead]})
+            extract_features(df, column_id="id", column_value="value", default_fc_parameters=EfficientFCParameters(),
+                             n_jobs=0, disable_progressbar=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptbxl-500"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--naive", type=int, default=10, help="records for the naive route")
+    args = ap.parse_args()
+    if not Path(args.data).exists():
+        raise SystemExit(f"{args.data}: not found (the shared real data lives in ../shared/data)")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = str(Path(tmp) / "store")
+        cold, cold_wall, cold_rss = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
+        warm, warm_wall, _ = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
+        small, _, small_rss = run_cli(["extract", args.data, "--store", str(Path(tmp) / "s100"), "--jobs", str(args.jobs), "--limit", "100"])
+    n = cold["records"]
+    print(f"dataset {args.data}: {n} records, default features ({', '.join(cold['families'])}), --jobs {args.jobs}")
+    print(f"cold: {cold['computed']} records in {cold['seconds']:.2f} s = {cold['records_per_s']:.1f} records/s "
+          f"(whole command incl. start-up: {cold_wall:.2f} s = {n / cold_wall:.1f} records/s; target >= 30)")
+    print(f"warm: {warm['computed']} computed, {warm['skipped']} skipped in {warm['seconds']:.3f} s = "
+          f"{100 * warm['seconds'] / cold['seconds']:.2f}% of cold (target <= 2%); whole command {warm_wall:.2f} s")
+    print(f"peak RSS of the process tree: {small_rss} MB for {small['records']} records, {cold_rss} MB for {n} records")
+
+    from joblib import Parallel, delayed
+
+    from ecgfeat.datasets import open_dataset
+    ids = [r.record_id for r in open_dataset(args.data).refs()[: args.naive]]
+    t0 = time.perf_counter()
+    per = Parallel(n_jobs=args.jobs)(delayed(naive_one)(args.data, rid) for rid in ids)
+    naive_wall = time.perf_counter() - t0
+    naive_rate = len(ids) / naive_wall
+    print(f"naive (neurokit2 ecg_process + tsfresh EfficientFCParameters per lead, {args.jobs} jobs): {len(ids)} records "
+          f"in {naive_wall:.1f} s = {naive_rate:.3f} records/s ({sum(per) / len(per):.1f} s per record per core)")
+    print(f"ecgfeat / naive = {cold['records_per_s'] / naive_rate:.0f}x (target >= 100x)")
+
+
+if __name__ == "__main__":
+    main()
