@@ -26,6 +26,8 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	@test -f data/synthetic/synthetic.json || $(ECG) data synth data/synthetic --n 1800 --seed 0 --jobs $(JOBS)
 	$(ECG) data info data/synthetic --jobs $(JOBS)
+	$(ECG) extract --jobs $(JOBS)
+	$(ECG) store ls
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
