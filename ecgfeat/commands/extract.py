@@ -36,14 +36,16 @@ def extract(
     store lacks (new or changed records, new feature-set versions); safe to interrupt and rerun."""
     from ..extraction import run_extract
     from ..features.settings import FeatureSettings
-    from ..workspace import ensure_default_dataset
+    from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
 
     settings = FeatureSettings.parse(features, tsfresh_set)
     con = console(as_json)
     ws = STATE.workspace
     if path is None:
-        with progress_bar("synthesising the embedded dataset", 1800) as advance:
-            path = ensure_default_dataset(ws, jobs=jobs, progress=advance)
+        path = default_dataset_path(ws)
+        if not (path / "synthetic.json").exists():
+            with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
+                ensure_default_dataset(ws, jobs=jobs, progress=advance)
     elif not path.exists():
         raise UserError(f"{path}: no such file or folder")
     store = store or ws / "feature_store"
