@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .commands import data, extract
-from .commands.common import STATE
+from .commands import data, extract, train
+from .commands.common import STATE, handle_errors
 from .workspace import workspace
 
 EXAMPLES = """Examples:
@@ -22,7 +22,11 @@ EXAMPLES = """Examples:
 
   ecgfeat extract ../shared/data/ptbxl-500 --jobs 2  # features into feature_store/
 
-  ecgfeat store ls                                   # what the feature store holds"""
+  ecgfeat store ls                                   # what the feature store holds
+
+  ecgfeat train --model xgb                          # train + evaluate on the embedded dataset
+
+  ecgfeat predict some/record.hea --model xgb-synthetic-cpsc9-paper-all"""
 
 app = typer.Typer(
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
@@ -32,6 +36,8 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command(epilog=extract.EXTRACT_EXAMPLES)(extract.extract)
 app.add_typer(extract.store_app, name="store")
+app.command(epilog=train.TRAIN_EXAMPLES)(handle_errors(train.train))
+app.command(epilog=train.PREDICT_EXAMPLES)(handle_errors(train.predict))
 
 
 def _version(value: bool):

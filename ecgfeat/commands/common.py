@@ -84,8 +84,13 @@ def _is_user_error(err: BaseException) -> bool:
     from ..datasets.base import DatasetError
     from ..datasets.fetch import FetchError
     from ..record import RecordError
+    from ..store.results import StoreError
 
-    return isinstance(err, (UserError, DatasetError, RecordError, FetchError, ValueError, FileNotFoundError, PermissionError))
+    known = (UserError, DatasetError, RecordError, FetchError, StoreError, ValueError, FileNotFoundError, PermissionError)
+    if isinstance(err, known):
+        return True
+    models = __import__("sys").modules.get("ecgfeat.models.persist")  # loaded only if a model was touched
+    return models is not None and isinstance(err, models.ModelFileError)
 
 
 @contextmanager

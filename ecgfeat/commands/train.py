@@ -1,0 +1,207 @@
+"""`ecgfeat train` and `ecgfeat predict`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
+
+TRAIN_EXAMPLES = """Examples:
+
+  ecgfeat train --model xgb                                       # embedded synthetic set, paper protocol
+
+  ecgfeat train --model lgbm --data ../shared/data/ptbxl-500 --labels ptbxl-super --protocol cv
+
+  ecgfeat train --model xgb --leads I,aVR,V5 --no-record-features
+
+  ecgfeat train --model xgb --leads each                          # 12 single-lead models and their ranking
+
+  ecgfeat train --model rf --preset seed --param max_depth=12 --json"""
+
+PREDICT_EXAMPLES = """Examples:
+
+  ecgfeat predict ../shared/data/ptbxl-500/records500/00000/00001_hr.hea --model xgb-synthetic-cpsc9-paper-all
+
+  ecgfeat predict ../shared/data/challenge-wfdb --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json"""
+
+
+def _dataset_name(data: Optional[Path], name: Optional[str]) -> tuple[Path, str]:
+    from ..workspace import default_dataset_path
+
+    path = data or default_dataset_path(STATE.workspace)
+    return path, name or path.resolve().name
+
+
+def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> None:
+    """A dataset missing from the store is extracted first (default features), and we say so."""
+    from ..extraction import run_extract
+    from ..features.settings import FeatureSettings
+    from ..store import FeatureStore
+    from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
+
+    if dataset in FeatureStore(store).datasets():
+        return
+    if path == default_dataset_path(STATE.workspace) and not (path / "synthetic.json").exists():
+        with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
+            ensure_default_dataset(STATE.workspace, jobs=jobs, progress=advance)
+    if not path.exists():
+        raise UserError(f"--data {path}: no such folder, and dataset {dataset!r} is not in the store {store}")
+    con.print(f"{dataset!r} is not in the store yet: extracting it first (default features)")
+    state = {}
+    try:
+        run_extract(path, store, FeatureSettings(), jobs=jobs, name=dataset,
+                    on_plan=lambda todo, skipped: state.update(cm=progress_bar("extracting", todo)) or state.update(adv=state["cm"].__enter__()),
+                    progress=lambda n: state["adv"](n))
+    finally:
+        if "cm" in state:
+            state["cm"].__exit__(None, None, None)
+
+
+def _metrics_line(m: dict) -> str:
+    mac, ci = m["macro"], m["macro_ci"]
+
+    def fmt(k):
+        v = mac.get(k)
+        lo, hi = (ci.get(k) or [None, None])
+        return f"{k} {v:.3f} [{lo:.3f}, {hi:.3f}]" if v is not None and lo is not None else f"{k} {v}"
+    return ", ".join(fmt(k) for k in ("f1", "auc", "precision", "recall", "accuracy"))
+
+
+def train(
+    model: str = typer.Option(..., "--model", "-m", help="lr, rf, gbm, xgb, lgbm or mlp (cnn: a later release)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset folder (default: the embedded synthetic dataset); extracted first if the store lacks it."),
+    name: Optional[str] = typer.Option(None, "--dataset-name", help="The dataset's name in the store (default: the folder's name)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Feature store (default: <workspace>/feature_store)."),
+    labels: str = typer.Option("cpsc9", "--labels", help="Label scheme: cpsc9, ptbxl-super or raw."),
+    protocol: str = typer.Option("paper", "--protocol", help="paper (8/1/1 split) or cv (10-fold out-of-fold)."),
+    leads: str = typer.Option("all", "--leads", help="'all', a list like I,aVR,V5, or 'each' for the 12 single-lead models."),
+    record_features: bool = typer.Option(True, "--record-features/--no-record-features", help="Add the record-level (`all__`) features to lead subsets."),
+    families: Optional[str] = typer.Option(None, "--families", help="Store families to use, e.g. expert,rhythm (default: all stored)."),
+    preset: str = typer.Option("default", "--preset", help="default (tuned) or seed (the paper's baselines)."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help="Estimator parameter KEY=VALUE (repeatable)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of folds, models and bootstrap."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap draws for the 95% intervals."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Models folder (default: <workspace>/models)."),
+    model_name: Optional[str] = typer.Option(None, "--name", help="Model folder name (default: model-dataset-labels-protocol-leads)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads for the estimators (-1: all cores)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
+):
+    """Train one model under one evaluation protocol; save it with its out-of-sample predictions,
+    thresholds and metrics (with bootstrap 95% intervals) in models/<name>/."""
+    import os
+
+    from ..evaluation import splits as _splits  # noqa: F401  (fail early if missing)
+    from ..labels import scheme_classes
+    from ..models import MODELS
+    from ..models.zoo import parse_params
+    from ..training import TrainConfig, default_name, train as do_train
+    from ..vocab import LEADS, parse_leads
+
+    if model == "cnn":
+        raise UserError("--model cnn: the deep comparator is not built yet; classical models: " + ", ".join(MODELS))
+    if model not in MODELS:
+        raise UserError(f"--model {model!r}: unknown; models are {', '.join(MODELS)}")
+    if protocol not in ("paper", "cv"):
+        raise UserError(f"--protocol {protocol!r}: unknown; protocols are paper, cv")
+    scheme_classes(labels)
+    if preset not in ("default", "seed"):
+        raise UserError(f"--preset {preset!r}: unknown; presets are default, seed")
+    con = console(as_json)
+    path, dataset = _dataset_name(data, name)
+    store = store or STATE.workspace / "feature_store"
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    _ensure_extracted(path, dataset, store, jobs, con)
+    lead_sets = [(lead,) for lead in LEADS] if leads == "each" else [parse_leads(leads)]
+    fams = tuple(f.strip() for f in families.split(",")) if families else None
+    results, t0 = [], time.perf_counter()
+    for lead_set in lead_sets:
+        cfg = TrainConfig(model=model, dataset=dataset, store=str(store), labels=labels, protocol=protocol,
+                          leads=lead_set, record_features=record_features, families=fams,
+                          params=parse_params(param or []), preset=preset, seed=seed, n_boot=n_boot, jobs=jobs)
+        n_splits = 1 if protocol == "paper" else 10
+        with progress_bar(f"training {model} ({'+'.join(lead_set) if len(lead_set) < 12 else 'all leads'})",
+                          n_splits + (protocol == "cv"), unit="fits") as advance:
+            res = do_train(cfg, out or STATE.workspace / "models", name=model_name if len(lead_sets) == 1 else None,
+                           progress=lambda msg: advance(0), command="ecgfeat " + " ".join(sys.argv[1:]))
+            advance(n_splits + (protocol == "cv"))
+        m = res["metrics"]
+        con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records"
+                  f"{', ' + str(m['dropped_unlabelled']) + ' unlabelled dropped' if m['dropped_unlabelled'] else ''}; "
+                  f"macro {_metrics_line(m)}")
+        results.append(res)
+    if leads == "each":
+        ranking = _write_ranking(results, STATE.workspace / "reports", time.perf_counter() - t0, con)
+        if as_json:
+            emit_json({"models": [r["model_dir"] for r in results], "ranking": ranking})
+    elif as_json:
+        emit_json(results[0])
+
+
+def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> dict:
+    """Single-lead models ranked by macro AUC (then F1): reports/lead_ranking/<model>.json and .md."""
+    rows = []
+    for r in results:
+        m = r["metrics"]
+        rows.append({"lead": m["leads"][0], "model_dir": r["model_dir"], "auc": m["macro"]["auc"], "f1": m["macro"]["f1"],
+                     "auc_ci": m["macro_ci"]["auc"], "f1_ci": m["macro_ci"]["f1"]})
+    rows.sort(key=lambda r: (-(r["auc"] or 0), -(r["f1"] or 0)))
+    first = results[0]["metrics"]
+    base = "-".join([first["estimator"], first["dataset"], first["labels"], first["protocol"]])
+    doc = {"model": first["estimator"], "dataset": first["dataset"], "labels": first["labels"], "protocol": first["protocol"],
+           "record_features": first["record_features"], "seconds": round(seconds, 1), "ranking": rows}
+    folder = reports / "lead_ranking"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{base}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    lines = [f"| rank | lead | macro AUC [95% CI] | macro F1 [95% CI] |", "|---|---|---|---|"]
+    table = Table(title=f"single-lead ranking ({base}), {seconds:.1f} s for 12 models, no re-extraction", title_justify="left")
+    for col in ("rank", "lead", "macro AUC", "macro F1"):
+        table.add_column(col)
+    for i, r in enumerate(rows, 1):
+        auc = f"{r['auc']:.3f} [{r['auc_ci'][0]:.3f}, {r['auc_ci'][1]:.3f}]"
+        f1 = f"{r['f1']:.3f} [{r['f1_ci'][0]:.3f}, {r['f1_ci'][1]:.3f}]"
+        table.add_row(str(i), r["lead"], auc, f1)
+        lines.append(f"| {i} | {r['lead']} | {auc} | {f1} |")
+    (folder / f"{base}.md").write_text("\n".join(lines) + "\n")
+    con.print(table)
+    con.print(f"ranking written to {folder / (base + '.json')}")
+    return doc
+
+
+def predict(
+    target: Path = typer.Argument(..., help="A record (.hea, CPSC .mat) or a dataset folder."),
+    model: str = typer.Option(..., "--model", "-m", help="Model folder, or its name under <workspace>/models."),
+    top: int = typer.Option(0, "--reasons", help="Also show the N features that weigh most (tree models; later release)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
+):
+    """Labels and probabilities for new records: extracts exactly the model's features (same
+    feature-set versions), applies its thresholds."""
+    from ..predict import predict_records
+
+    folder = Path(model)
+    if not folder.is_dir():
+        folder = STATE.workspace / "models" / model
+    if not folder.is_dir():
+        raise UserError(f"--model {model}: no model folder there or under {STATE.workspace / 'models'}")
+    if not target.exists():
+        raise UserError(f"{target}: no such file or folder")
+    con = console(as_json)
+    out = predict_records(target, folder)
+    table = Table(title=f"{out['model']}: {len(out['records'])} records", title_justify="left")
+    table.add_column("record")
+    table.add_column("labels")
+    table.add_column("probabilities")
+    for r in out["records"]:
+        probs = ", ".join(f"{c} {p:.2f}" for c, p in sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:4])
+        table.add_row(r["record"], ", ".join(r["labels"]) or "-", probs)
+    con.print(table)
+    for e in out["errors"]:
+        con.print(f"[red]error[/red]: {e['record']}: {e['reason']}")
+    if as_json:
+        emit_json(out)

@@ -1,0 +1,217 @@
+"""`ecgfeat train`: store -> protocol (paper | cv) -> fitted models, out-of-sample predictions, metrics.
+
+Protocols (SPEC, Models and evaluation): records fall in 10 folds (the dataset's own, e.g. PTB-XL
+strat_fold, else seeded multi-label stratified and patient-grouped folds). `paper`: one split,
+train on 8 folds, choose per-class F1-optimal thresholds on the 9th, evaluate on the 10th. `cv`:
+the same 8/1/1 split rotated so every fold is the test fold once; thresholds are always chosen on
+a fold the model did not fit and that is not the fold being predicted (no leakage); metrics on
+the out-of-fold predictions of all records. The model saved for `predict` is the paper split's
+model, or for `cv` a refit on every labelled record with the median of the fold thresholds.
+Feature selection, imputation and scaling live inside the estimators, so they too are fitted on
+training folds only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .vocab import LEADS
+
+N_FOLDS = 10
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    dataset: str
+    store: str
+    labels: str = "cpsc9"
+    protocol: str = "paper"
+    leads: tuple[str, ...] = LEADS
+    record_features: bool = True
+    families: tuple[str, ...] | None = None     # store tables; None: every family the store holds
+    params: dict = field(default_factory=dict)
+    preset: str = "default"
+    seed: int = 0
+    n_boot: int = 1000
+    jobs: int = 1
+
+
+def leads_tag(leads) -> str:
+    return "all" if tuple(leads) == LEADS else "+".join(leads)
+
+
+def default_name(cfg: TrainConfig) -> str:
+    parts = [cfg.model, cfg.dataset, cfg.labels, cfg.protocol, leads_tag(cfg.leads)]
+    if not cfg.record_features:
+        parts.append("norec")
+    if cfg.preset != "default":
+        parts.append(cfg.preset)
+    return "-".join(parts)
+
+
+def library_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"ecgfeat": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "scikit-learn", "xgboost", "lightgbm", "skops", "pyarrow", "tsfresh"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def store_fingerprint(store, dataset: str, families: list[str]) -> str:
+    """sha1 of (record id, source hash) of every stored record and the family versions used."""
+    st = store.status(dataset)
+    h = hashlib.sha1()
+    for rid, src in zip(st.index, st["source_hash"]):
+        h.update(f"{rid}:{src};".encode())
+    versions = store.families(dataset)
+    h.update(json.dumps({f: versions.get(f) for f in families}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def load_matrix(cfg: TrainConfig):
+    """(X, Y, classes, folds, groups, notes) of the labelled records of `cfg`."""
+    from .evaluation import assign_folds
+    from .store import FeatureStore
+
+    store = FeatureStore(cfg.store)
+    if cfg.dataset not in store.datasets():
+        raise ValueError(f"dataset {cfg.dataset!r} is not in the store {cfg.store} "
+                         f"(it holds: {', '.join(store.datasets()) or 'nothing'}; run `ecgfeat extract` first)")
+    families = list(cfg.families) if cfg.families else sorted(store.families(cfg.dataset))
+    data = store.read(cfg.dataset, families=families, leads=list(cfg.leads), scheme=cfg.labels,
+                      record_level=cfg.record_features)
+    y = data.y
+    labelled = data.labeled.fillna(False).astype(bool) & (y.sum(axis=1) > 0)
+    notes = {"dropped_unlabelled": int((~labelled).sum()), "families": families}
+    X, y = data.X[labelled], y[labelled]
+    present = [c for c in y.columns if y[c].sum() > 0]
+    if len(present) < y.shape[1]:
+        notes["dropped_classes"] = [c for c in y.columns if c not in present]  # no positive: not learnable
+        y = y[present]
+    if X.shape[0] < 20:
+        raise ValueError(f"only {X.shape[0]} labelled records of scheme {cfg.labels!r} in {cfg.dataset!r}: too few to train")
+    X = X.loc[:, X.notna().any(axis=0)]  # columns that are NaN everywhere (e.g. flat leads) carry nothing
+    folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=data.groups[labelled].to_numpy(),
+                         given=data.folds[labelled].to_numpy())
+    notes["folds"] = "dataset" if data.folds[labelled].notna().all() else "seeded-stratified"
+    notes["fingerprint"] = store_fingerprint(store, cfg.dataset, families)
+    notes["source_path"] = store.summary(cfg.dataset).get("source_path")
+    return X, y.to_numpy().astype(np.int8), list(y.columns), folds, notes
+
+
+def run_protocol(cfg: TrainConfig, X: pd.DataFrame, Y: np.ndarray, folds: np.ndarray,
+                 progress: Callable[[str], None] | None = None):
+    """Fit per split; returns (oof scores, oof predictions, tested mask, per-split thresholds, models)."""
+    from .evaluation import apply_thresholds, f1_thresholds, splits
+    from .models import OneVsRest
+
+    scores = np.full(Y.shape, np.nan)
+    preds = np.zeros(Y.shape, dtype=np.int8)
+    tested = np.zeros(Y.shape[0], dtype=bool)
+    thresholds, models = [], []
+    for k, s in enumerate(splits(folds, cfg.protocol, N_FOLDS)):
+        if progress:
+            progress(f"split {k + 1}: test fold {s.test_fold + 1}, validation fold {s.val_fold + 1}")
+        m = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X.iloc[s.train], Y[s.train])
+        thr = f1_thresholds(Y[s.val], m.predict_proba(X.iloc[s.val]))
+        test = m.predict_proba(X.iloc[s.test])
+        scores[s.test], preds[s.test], tested[s.test] = test, apply_thresholds(test, thr), True
+        thresholds.append(thr)
+        models.append(m)
+    return scores, preds, tested, thresholds, models
+
+
+def _write_atomic(final: Path, build: Callable[[Path], None]) -> None:
+    """Build a model folder beside `final` and rename it into place: complete or absent, never half."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    build(tmp)
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
+          progress: Callable[[str], None] | None = None, command: str | None = None) -> dict:
+    """Train, evaluate and save; returns {"model_dir", "metrics"}."""
+    from .evaluation import classification_metrics
+    from .models import OneVsRest
+    from .models.persist import save_ovr
+
+    t0 = time.perf_counter()
+    X, Y, classes, folds, notes = load_matrix(cfg)
+    scores, preds, tested, thresholds, models = run_protocol(cfg, X, Y, folds, progress)
+    metrics = classification_metrics(Y[tested], scores[tested], preds[tested], classes, n_boot=cfg.n_boot, seed=cfg.seed)
+    if cfg.protocol == "paper":
+        final, final_thr = models[0], thresholds[0]
+    else:
+        if progress:
+            progress("refit on every labelled record for predict")
+        final = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X, Y)
+        final_thr = np.median(np.vstack(thresholds), axis=0)
+    seconds = time.perf_counter() - t0
+    name = name or default_name(cfg)
+    metrics_doc = {"model": name, "estimator": cfg.model, "dataset": cfg.dataset, "labels": cfg.labels,
+                   "protocol": cfg.protocol, "leads": list(cfg.leads), "record_features": cfg.record_features,
+                   "n_records": int(tested.sum()), "classes": classes, **{k: v for k, v in metrics.items() if k != "classes"},
+                   "dropped_unlabelled": notes["dropped_unlabelled"], "dropped_classes": notes.get("dropped_classes", []),
+                   "folds": notes["folds"], "seconds": round(seconds, 2)}
+    config = {**asdict(cfg), "leads": list(cfg.leads), "name": name, "classes": classes,
+              "families": notes["families"], "feature_names": list(X.columns), "n_features": X.shape[1],
+              "n_labelled": int(Y.shape[0]), "store_fingerprint": notes["fingerprint"],
+              "dataset_path": notes["source_path"], "fold_source": notes["folds"], "n_folds": N_FOLDS,
+              "thresholds": {c: float(t) for c, t in zip(classes, final_thr)},
+              "final_model": "paper split model" if cfg.protocol == "paper" else "refit on all labelled records, median fold thresholds",
+              "libraries": library_versions(), "command": command or " ".join(sys.argv),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pred_df = pd.DataFrame({"record_id": X.index.astype(str), "fold": folds.astype(int) + 1, "tested": tested})
+    for j, c in enumerate(classes):
+        pred_df[f"y_true__{c}"] = Y[:, j]
+        pred_df[f"y_score__{c}"] = scores[:, j]
+        pred_df[f"y_pred__{c}"] = preds[:, j]
+
+    def build(folder: Path) -> None:
+        config["estimators"] = save_ovr(final, folder / "model")
+        (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json) + "\n")
+        (folder / "metrics.json").write_text(json.dumps(metrics_doc, indent=2, default=_json) + "\n")
+        (folder / "thresholds.json").write_text(json.dumps(config["thresholds"], indent=2) + "\n")
+        pred_df.to_parquet(folder / "predictions.parquet", index=False)
+
+    out = Path(models_dir) / name
+    _write_atomic(out, build)
+    return {"model_dir": str(out), "metrics": metrics_doc}
+
+
+def _json(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if np.isnan(o) else float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
