@@ -28,6 +28,7 @@ demo: $(VENV)/.installed
 	$(ECG) data info data/synthetic --jobs $(JOBS)
 	$(ECG) extract --jobs $(JOBS)
 	$(ECG) store ls
+	$(ECG) train --model xgb --protocol paper --jobs $(JOBS)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-import numpy as np
 import pandas as pd
 
 from ecgfeat.datasets import open_dataset

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 
 from ecgfeat.cli import app
 from ecgfeat.vocab import LEADS
-from test_fetch import publish, server  # noqa: F401  (the Range-capable http.server fixture)
+from test_fetch import publish, server  # noqa: F401,F811  (the Range-capable http.server fixture)
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
+from .common import STATE, UserError, console, emit_json, progress_bar
 
 TRAIN_EXAMPLES = """Examples:
 
@@ -97,11 +97,10 @@ def train(
     thresholds and metrics (with bootstrap 95% intervals) in models/<name>/."""
     import os
 
-    from ..evaluation import splits as _splits  # noqa: F401  (fail early if missing)
     from ..labels import scheme_classes
     from ..models import MODELS
     from ..models.zoo import parse_params
-    from ..training import TrainConfig, default_name, train as do_train
+    from ..training import TrainConfig, train as do_train
     from ..vocab import LEADS, parse_leads
 
     if model == "cnn":
@@ -159,7 +158,7 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> d
     folder = reports / "lead_ranking"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{base}.json").write_text(json.dumps(doc, indent=2) + "\n")
-    lines = [f"| rank | lead | macro AUC [95% CI] | macro F1 [95% CI] |", "|---|---|---|---|"]
+    lines = ["| rank | lead | macro AUC [95% CI] | macro F1 [95% CI] |", "|---|---|---|---|"]
     table = Table(title=f"single-lead ranking ({base}), {seconds:.1f} s for 12 models, no re-extraction", title_justify="left")
     for col in ("rank", "lead", "macro AUC", "macro F1"):
         table.add_column(col)
@@ -177,7 +176,6 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> d
 def predict(
     target: Path = typer.Argument(..., help="A record (.hea, CPSC .mat) or a dataset folder."),
     model: str = typer.Option(..., "--model", "-m", help="Model folder, or its name under <workspace>/models."),
-    top: int = typer.Option(0, "--reasons", help="Also show the N features that weigh most (tree models; later release)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Labels and probabilities for new records: extracts exactly the model's features (same

@@ -201,36 +201,29 @@ def write_part(table: pa.Table | None, folder: Path, seq: int, fsync: bool = Tru
     return name
 
 
-def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """One part (only `columns` when given); StoreError naming the file when it is unreadable."""
+def _guarded(path: Path, read):
+    """`read(path)`, with a missing part as FileNotFoundError and an unreadable one as StoreError."""
     try:
-        return pq.ParquetFile(path).read(columns=columns, use_threads=True)
+        return read(path)
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "part file is missing", str(path)) from None
     except (pa.ArrowException, OSError, ValueError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise StoreError(f"{path}: unreadable Parquet part ({msg}); the file is corrupt or truncated - "
                          "delete the dataset folder from the store and extract again") from None
+
+
+def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One part (only `columns` when given); StoreError naming the file when it is unreadable."""
+    return _guarded(path, lambda p: pq.ParquetFile(p).read(columns=columns, use_threads=True))
 
 
 def part_rows(path: Path) -> int:
-    try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "part file is missing", str(path)) from None
-    except (pa.ArrowException, OSError, ValueError) as e:
-        raise StoreError(f"{path}: unreadable Parquet part ({str(e).splitlines()[0] if str(e) else e!r})") from None
+    return _guarded(path, lambda p: pq.ParquetFile(p).metadata.num_rows)
 
 
 def part_schema(path: Path) -> pa.Schema:
-    try:
-        return pq.read_schema(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "part file is missing", str(path)) from None
-    except (pa.ArrowException, OSError, ValueError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StoreError(f"{path}: unreadable Parquet part ({msg}); the file is corrupt or truncated - "
-                         "delete the dataset folder from the store and extract again") from None
+    return _guarded(path, pq.read_schema)
 
 
 def unify(schemas: list[pa.Schema]) -> pa.Schema:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..vocab import LEADS
 from .dipole import LEAD_VECTORS, leads_from_dipole, lobe, ramp_plateau, unit
-from .generator import Beat, Morphology, conducted_beat, draw_morphology, pvc_beat
+from .generator import Beat, conducted_beat, draw_morphology, pvc_beat
 
 
 def _rhythm(labels: set[str], rr: float, duration: float, rng: np.random.Generator):
@@ -104,8 +104,7 @@ def make_record(labels: list[str], fs: float, seconds: float, rng: np.random.Gen
     m, territory = draw_morphology(lab, hr, rng)
     if "AF" not in lab:
         # the P wave must start after the previous T wave ends: lower the rate if needed
-        hr = min(hr, 60.0 / (m.qt + m.pr + 0.1))
-        m.qt = m.qt  # QT was drawn for the first rate; keep it (QTc follows from the final RR)
+        hr = min(hr, 60.0 / (m.qt + m.pr + 0.1))  # QT stays as drawn; QTc follows from the final RR
     rr = 60.0 / hr
     n = int(round(seconds * fs))
     t = np.arange(n) / fs

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..vocab import CPSC9, LEADS
-from .dipole import LEAD_VECTORS, frontal, leads_from_dipole, lobe, ramp_plateau, territory_vector, unit
+from ..vocab import LEADS
+from .dipole import LEAD_VECTORS, frontal, territory_vector, unit
 
 # Second labels that can coexist with a first one (AF excludes P-wave classes, LBBB excludes RBBB, ...).
 COMPATIBLE = {
