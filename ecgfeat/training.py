@@ -129,14 +129,14 @@ def run_protocol(cfg: TrainConfig, X: pd.DataFrame, Y: np.ndarray, folds: np.nda
     tested = np.zeros(Y.shape[0], dtype=bool)
     thresholds, models = [], []
     for k, s in enumerate(splits(folds, cfg.protocol, N_FOLDS)):
-        if progress:
-            progress(f"split {k + 1}: test fold {s.test_fold + 1}, validation fold {s.val_fold + 1}")
         m = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X.iloc[s.train], Y[s.train])
         thr = f1_thresholds(Y[s.val], m.predict_proba(X.iloc[s.val]))
         test = m.predict_proba(X.iloc[s.test])
         scores[s.test], preds[s.test], tested[s.test] = test, apply_thresholds(test, thr), True
         thresholds.append(thr)
         models.append(m)
+        if progress:
+            progress(f"split {k + 1} done: test fold {s.test_fold + 1}, validation fold {s.val_fold + 1}")
     return scores, preds, tested, thresholds, models
 
 
@@ -168,10 +168,10 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
     if cfg.protocol == "paper":
         final, final_thr = models[0], thresholds[0]
     else:
-        if progress:
-            progress("refit on every labelled record for predict")
         final = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X, Y)
         final_thr = np.median(np.vstack(thresholds), axis=0)
+        if progress:
+            progress("refit on every labelled record for predict")
     seconds = time.perf_counter() - t0
     name = name or default_name(cfg)
     metrics_doc = {"model": name, "estimator": cfg.model, "dataset": cfg.dataset, "labels": cfg.labels,

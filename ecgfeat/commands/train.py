@@ -128,8 +128,7 @@ def train(
         with progress_bar(f"training {model} ({'+'.join(lead_set) if len(lead_set) < 12 else 'all leads'})",
                           n_splits + (protocol == "cv"), unit="fits") as advance:
             res = do_train(cfg, out or STATE.workspace / "models", name=model_name if len(lead_sets) == 1 else None,
-                           progress=lambda msg: advance(0), command="ecgfeat " + " ".join(sys.argv[1:]))
-            advance(n_splits + (protocol == "cv"))
+                           progress=lambda msg: advance(1), command="ecgfeat " + " ".join(sys.argv[1:]))
         m = res["metrics"]
         con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records"
                   f"{', ' + str(m['dropped_unlabelled']) + ' unlabelled dropped' if m['dropped_unlabelled'] else ''}; "
