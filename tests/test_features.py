@@ -149,3 +149,13 @@ def test_heart_rate_agrees_with_neurokit2_on_ptbxl(shared_data):
         n += 1
         agree += abs(ours - np.median(per_lead)) <= 3
     assert n == 500 and agree / n >= 0.95, f"{agree}/{n}"
+
+
+def test_a_family_computed_alone_equals_it_computed_with_the_others(synth200):
+    """Incremental runs add families one at a time: the values must not depend on the company."""
+    ds = open_dataset(synth200)
+    rec = ds.read(ds.refs()[7])
+    together, _ = extract_features(rec, FeatureSettings())
+    for fam, table in (("tsfresh", "tsfresh-fast"), ("rhythm", "rhythm"), ("expert", "expert")):
+        alone, _ = extract_features(rec, FeatureSettings(families=(fam,)))
+        assert alone[table] == pytest.approx(together[table], nan_ok=True), fam

@@ -80,7 +80,9 @@ def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[st
     errors: list[tuple[str, str]] = []
     tables = dict(zip(settings.families, settings.tables()))
     analysis = None
-    if "expert" in tables or "rhythm" in tables:
+    if tables:
+        # every family reads the same beat analysis, whatever else is requested in this run: tsfresh
+        # computed alone (a family added later) must equal tsfresh computed beside expert/rhythm
         try:
             analysis = analyse(record)
         except Exception as err:  # no usable rhythm: both beat-based families are NaN
@@ -98,6 +100,7 @@ def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[st
             elif fam == "rhythm":
                 out[table] = rhythm.rhythm_features(analysis.xf, analysis.templates, analysis.delineation)
             else:
+                # no beats (no spline baseline): the diagnostic band, the same on every path
                 xf = analysis.xf if analysis is not None else diagnostic(record.resampled(FS).signal, FS)
                 out[table] = tsfresh_family(xf, settings)
         except Exception as err:
