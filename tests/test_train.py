@@ -172,3 +172,15 @@ def test_predict_on_real_records(shared_data, tmp_path):
         (rec,) = doc["records"]
         assert rec["record"] == target.stem and set(rec["probabilities"]) == {"NORM", "MI", "STTC", "CD", "HYP"}
         assert all(0 <= p <= 1 for p in rec["probabilities"].values()) and doc["errors"] == []
+
+
+def test_train_extracts_a_dataset_the_store_lacks(tmp_path):
+    data = synthesize(tmp_path / "fresh", n=90, seed=5, seconds=5.0, jobs=2)
+    res = runner.invoke(app, ["--workspace", str(tmp_path), "train", "--model", "lgbm", "--data", str(data),
+                              "--param", "n_estimators=30", "--n-boot", "50", "--jobs", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["model_dir"] == str(tmp_path / "models" / "lgbm-fresh-cpsc9-paper-all")
+    assert "'fresh' is not in the store yet: extracting it first" in res.stderr
+    from ecgfeat.store import FeatureStore
+    assert FeatureStore(tmp_path / "feature_store").summary("fresh")["records"] == 90

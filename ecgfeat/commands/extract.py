@@ -34,7 +34,6 @@ def extract(
 ):
     """Extract features per record and lead into the Parquet feature store; computes only what the
     store lacks (new or changed records, new feature-set versions); safe to interrupt and rerun."""
-    from ..extraction import run_extract
     from ..features.settings import FeatureSettings
     from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
 
@@ -49,26 +48,31 @@ def extract(
     elif not path.exists():
         raise UserError(f"{path}: no such file or folder")
     store = store or ws / "feature_store"
-    state = {}
-
-    def on_plan(todo: int, skipped: int):
-        state["bar"] = bar_cm = progress_bar("extracting", todo)
-        state["advance"] = bar_cm.__enter__()
-        if skipped:
-            con.print(f"{skipped} records already in the store: skipped")
-
-    try:
-        out = run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan, limit=limit,
-                          progress=lambda n: state["advance"](n))
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
+    out = extract_with_progress(path, store, settings, jobs, con, name=name, limit=limit)
     rate = f", {out['records_per_s']} records/s" if out["computed"] else ""
     con.print(f"[bold]{out['dataset']}[/bold] ({out['format']}): {out['records']} records, "
               f"{out['computed']} computed, {out['skipped']} skipped, {out['errors']} with errors, "
               f"{out['seconds']:.1f} s{rate} -> {out['store']}")
     if as_json:
         emit_json(out)
+
+
+def extract_with_progress(path: Path, store: Path, settings, jobs: int, con, name=None, limit=None) -> dict:
+    """run_extract behind a rich progress bar sized once the run knows what the store lacks."""
+    from contextlib import ExitStack
+
+    from ..extraction import run_extract
+
+    with ExitStack() as stack:
+        bar = {}
+
+        def on_plan(todo: int, skipped: int) -> None:
+            bar["advance"] = stack.enter_context(progress_bar("extracting", todo))
+            if skipped:
+                con.print(f"{skipped} records already in the store: skipped")
+
+        return run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan, limit=limit,
+                           progress=lambda n: bar["advance"](n))
 
 
 store_app = typer.Typer(help="What the feature store holds.", no_args_is_help=True, epilog="""Examples:

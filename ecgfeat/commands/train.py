@@ -41,9 +41,9 @@ def _dataset_name(data: Optional[Path], name: Optional[str]) -> tuple[Path, str]
 
 def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> None:
     """A dataset missing from the store is extracted first (default features), and we say so."""
-    from ..extraction import run_extract
     from ..features.settings import FeatureSettings
     from ..store import FeatureStore
+    from .extract import extract_with_progress
     from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
 
     if dataset in FeatureStore(store).datasets():
@@ -54,14 +54,7 @@ def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> 
     if not path.exists():
         raise UserError(f"--data {path}: no such folder, and dataset {dataset!r} is not in the store {store}")
     con.print(f"{dataset!r} is not in the store yet: extracting it first (default features)")
-    state = {}
-    try:
-        run_extract(path, store, FeatureSettings(), jobs=jobs, name=dataset,
-                    on_plan=lambda todo, skipped: state.update(cm=progress_bar("extracting", todo)) or state.update(adv=state["cm"].__enter__()),
-                    progress=lambda n: state["adv"](n))
-    finally:
-        if "cm" in state:
-            state["cm"].__exit__(None, None, None)
+    extract_with_progress(path, store, FeatureSettings(), jobs, con, name=dataset)
 
 
 def _metrics_line(m: dict) -> str:
