@@ -22,7 +22,8 @@ def run(*args, env=None):
     return runner.invoke(app, list(map(str, args)), env=env)
 
 
-@pytest.mark.parametrize("cmd", [[], ["data"], ["data", "synth"], ["data", "info"], ["data", "fetch"]])
+@pytest.mark.parametrize("cmd", [[], ["data"], ["data", "synth"], ["data", "info"], ["data", "fetch"], ["extract"],
+                                 ["store"], ["store", "ls"], ["store", "info"], ["train"], ["predict"]])
 def test_every_command_help_shows_an_example(cmd):
     res = run(*cmd, "--help")
     assert res.exit_code == 0, res.output
