@@ -76,13 +76,12 @@ def library_versions() -> dict:
     return out
 
 
-def store_fingerprint(store, dataset: str, families: list[str]) -> str:
-    """sha1 of (record id, source hash) of every stored record and the family versions used."""
-    st = store.status(dataset)
+def store_fingerprint(info: pd.DataFrame, versions: dict[str, str], families: list[str]) -> str:
+    """sha1 of (record id, source hash) of every stored record (the store's live `records` table,
+    as `FeatureStore.read` returns it) and the family versions used."""
     h = hashlib.sha1()
-    for rid, src in zip(st.index, st["source_hash"]):
+    for rid, src in zip(info.index, info["source_hash"]):
         h.update(f"{rid}:{src};".encode())
-    versions = store.families(dataset)
     h.update(json.dumps({f: versions.get(f) for f in families}, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -96,7 +95,8 @@ def load_matrix(cfg: TrainConfig):
     if cfg.dataset not in store.datasets():
         raise ValueError(f"dataset {cfg.dataset!r} is not in the store {cfg.store} "
                          f"(it holds: {', '.join(store.datasets()) or 'nothing'}; run `ecgfeat extract` first)")
-    families = list(cfg.families) if cfg.families else sorted(store.families(cfg.dataset))
+    versions = store.families(cfg.dataset)
+    families = list(cfg.families) if cfg.families else sorted(versions)
     data = store.read(cfg.dataset, families=families, leads=list(cfg.leads), scheme=cfg.labels,
                       record_level=cfg.record_features)
     y = data.y
@@ -113,8 +113,8 @@ def load_matrix(cfg: TrainConfig):
     folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=data.groups[labelled].to_numpy(),
                          given=data.folds[labelled].to_numpy())
     notes["folds"] = "dataset" if data.folds[labelled].notna().all() else "seeded-stratified"
-    notes["fingerprint"] = store_fingerprint(store, cfg.dataset, families)
-    notes["source_path"] = store.summary(cfg.dataset).get("source_path")
+    notes["fingerprint"] = store_fingerprint(data.info, versions, families)
+    notes["source_path"] = store.source_path(cfg.dataset)
     return X, y.to_numpy().astype(np.int8), list(y.columns), folds, notes
 
 

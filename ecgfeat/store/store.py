@@ -173,6 +173,10 @@ class FeatureStore:
         """{family: feature-set version last written} of a dataset."""
         return dict(self._entry(self._manifest(), dataset).get("families", {}))
 
+    def source_path(self, dataset: str) -> str | None:
+        """The folder the dataset was extracted from (from the manifest alone)."""
+        return self._entry(self._manifest(), dataset).get("source_path")
+
     def read(self, dataset: str, families=None, leads=None, scheme: str = "cpsc9",
              record_level: bool = True) -> StoreData:
         """X (float32, families joined on record_id; lead columns in `leads` plus `all__` ones when
