@@ -25,15 +25,55 @@ def settings_for(families: list[str]) -> FeatureSettings:
     return FeatureSettings(families=tuple(fams), tsfresh_set=tset)
 
 
-def load_model(folder: Path):
-    from .models.persist import load_ovr
+def load_model(folder: Path, n_jobs: int = 1):
+    """(config, estimator) of a model folder: OneVsRest for the classical models, CNNClassifier for cnn."""
+    from .models.persist import ModelFileError
 
-    config = json.loads((folder / "config.json").read_text())
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"{folder / 'config.json'}: unreadable ({type(err).__name__}: {err})") from None
+    if config.get("model") == "cnn":
+        from .deep.persist import load_cnn
+        return config, load_cnn(folder / "model", config["network"], n_jobs=n_jobs)
+    from .models.persist import load_ovr
     return config, load_ovr(folder / "model", config["estimators"])
 
 
-def predict_records(target: Path, folder: Path) -> dict:
-    config, model = load_model(folder)
+def _labelled(ids, proba, classes, thr) -> list[dict]:
+    return [{"record": rid, "labels": [c for c, v, t in zip(classes, p, thr) if v >= t],
+             "probabilities": {c: round(float(v), 4) for c, v in zip(classes, p)}} for rid, p in zip(ids, proba)]
+
+
+def _predict_cnn(target: Path, config: dict, model, batch: int = 64) -> dict:
+    """Records resampled to the network's rate and prepared like the signal cache, in batches."""
+    from .deep import Signals
+
+    fs = model._s.fs
+    classes, thr = config["classes"], np.array([config["thresholds"][c] for c in config["classes"]])
+    records, errors, pending = [], [], []
+
+    def flush():
+        if pending:
+            X = Signals.from_arrays([s for _, s in pending], fs, ids=[r for r, _ in pending])
+            records.extend(_labelled(X.ids, model.predict_proba(X), classes, thr))
+            pending.clear()
+
+    for ref, rec in open_dataset(target).iter_records(fs=fs):
+        if isinstance(rec, Exception):
+            errors.append({"record": ref.record_id, "reason": str(rec)})
+            continue
+        pending.append((ref.record_id, rec.signal))
+        if len(pending) >= batch:
+            flush()
+    flush()
+    return {"model": config["name"], "records": records, "errors": errors}
+
+
+def predict_records(target: Path, folder: Path, n_jobs: int = 1) -> dict:
+    config, model = load_model(folder, n_jobs=n_jobs)
+    if config.get("model") == "cnn":
+        return _predict_cnn(target, config, model)
     settings = settings_for(config["families"])
     stale = {t: v for t, v in settings.versions().items() if VERSIONS.get(t) != v}
     if stale:
@@ -55,8 +95,5 @@ def predict_records(target: Path, folder: Path) -> dict:
     records = []
     if rows:
         X = pd.DataFrame(rows, index=ids).reindex(columns=config["feature_names"]).astype(np.float32)
-        proba = model.predict_proba(X)
-        for rid, p in zip(ids, proba):
-            records.append({"record": rid, "labels": [c for c, v, t in zip(classes, p, thr) if v >= t],
-                            "probabilities": {c: round(float(v), 4) for c, v in zip(classes, p)}})
+        records = _labelled(ids, model.predict_proba(X), classes, thr)
     return {"model": config["name"], "records": records, "errors": errors}

@@ -49,6 +49,10 @@ class TrainConfig:
     seed: int = 0
     n_boot: int = 1000
     jobs: int = 1
+    cnn: dict | None = None       # cnn only: its CNNSettings (deep/presets.py) as a dict
+    data_path: str | None = None  # cnn only: the dataset folder its signal cache is built from
+    cache: str | None = None      # cnn only: signal cache root (default <workspace>/signal_cache)
+    device: str = "cpu"
 
 
 def leads_tag(leads) -> str:
@@ -59,7 +63,7 @@ def default_name(cfg: TrainConfig) -> str:
     parts = [cfg.model, cfg.dataset, cfg.labels, cfg.protocol, leads_tag(cfg.leads)]
     if not cfg.record_features:
         parts.append("norec")
-    if cfg.preset != "default":
+    if cfg.preset != ("cpu" if cfg.model == "cnn" else "default"):
         parts.append(cfg.preset)
     return "-".join(parts)
 
@@ -68,7 +72,7 @@ def library_versions() -> dict:
     import importlib.metadata as md
 
     out = {"ecgfeat": __version__, "python": platform.python_version()}
-    for pkg in ("numpy", "pandas", "scikit-learn", "xgboost", "lightgbm", "skops", "pyarrow", "tsfresh"):
+    for pkg in ("numpy", "pandas", "scikit-learn", "xgboost", "lightgbm", "skops", "pyarrow", "tsfresh", "torch"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -88,7 +92,6 @@ def store_fingerprint(info: pd.DataFrame, versions: dict[str, str], families: li
 
 def load_matrix(cfg: TrainConfig):
     """(X, Y, classes, folds, groups, notes) of the labelled records of `cfg`."""
-    from .evaluation import assign_folds
     from .store import FeatureStore
 
     store = FeatureStore(cfg.store)
@@ -99,39 +102,76 @@ def load_matrix(cfg: TrainConfig):
     families = list(cfg.families) if cfg.families else sorted(versions)
     data = store.read(cfg.dataset, families=families, leads=list(cfg.leads), scheme=cfg.labels,
                       record_level=cfg.record_features)
-    y = data.y
-    labelled = data.labeled.fillna(False).astype(bool) & (y.sum(axis=1) > 0)
-    notes = {"dropped_unlabelled": int((~labelled).sum()), "families": families}
-    X, y = data.X[labelled], y[labelled]
+    X, Y, classes, folds, notes = select_labelled(data.X, data.y, data.labeled, data.folds, data.groups, cfg)
+    notes["families"] = families
+    X = X.loc[:, X.notna().any(axis=0)]  # columns that are NaN everywhere (e.g. flat leads) carry nothing
+    notes["fingerprint"] = store_fingerprint(data.info, versions, families)
+    notes["source_path"] = store.source_path(cfg.dataset)
+    return X, Y, classes, folds, notes
+
+
+def select_labelled(X, y: pd.DataFrame, labeled: pd.Series, given: pd.Series, groups: pd.Series, cfg: TrainConfig):
+    """The labelled records (at least one class of the scheme), the learnable classes and the 10
+    folds: one implementation for the feature matrix and the CNN's signals, so both get the same
+    records in the same folds. X is indexed positionally (rows in the order of y)."""
+    from .evaluation import assign_folds
+
+    labelled = (labeled.fillna(False).astype(bool) & (y.sum(axis=1) > 0)).to_numpy()
+    notes = {"dropped_unlabelled": int((~labelled).sum())}
+    X = X.iloc[labelled] if hasattr(X, "iloc") else X[labelled]
+    y = y[labelled]
     present = [c for c in y.columns if y[c].sum() > 0]
     if len(present) < y.shape[1]:
         notes["dropped_classes"] = [c for c in y.columns if c not in present]  # no positive: not learnable
         y = y[present]
-    if X.shape[0] < 20:
-        raise ValueError(f"only {X.shape[0]} labelled records of scheme {cfg.labels!r} in {cfg.dataset!r}: too few to train")
-    X = X.loc[:, X.notna().any(axis=0)]  # columns that are NaN everywhere (e.g. flat leads) carry nothing
-    folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=data.groups[labelled].to_numpy(),
-                         given=data.folds[labelled].to_numpy())
-    notes["folds"] = "dataset" if data.folds[labelled].notna().all() else "seeded-stratified"
-    notes["fingerprint"] = store_fingerprint(data.info, versions, families)
-    notes["source_path"] = store.source_path(cfg.dataset)
+    if y.shape[0] < 20:
+        raise ValueError(f"only {y.shape[0]} labelled records of scheme {cfg.labels!r} in {cfg.dataset!r}: too few to train")
+    folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=groups[labelled].to_numpy(),
+                         given=given[labelled].to_numpy())
+    notes["folds"] = "dataset" if given[labelled].notna().all() else "seeded-stratified"
     return X, y.to_numpy().astype(np.int8), list(y.columns), folds, notes
 
 
-def run_protocol(cfg: TrainConfig, X: pd.DataFrame, Y: np.ndarray, folds: np.ndarray,
-                 progress: Callable[[str], None] | None = None):
-    """Fit per split; returns (oof scores, oof predictions, tested mask, per-split thresholds, models)."""
-    from .evaluation import apply_thresholds, f1_thresholds, splits
+def make_estimator(cfg: TrainConfig):
+    """The estimator of `cfg.model`: OneVsRest of a classical model, or the CNN."""
+    if cfg.model == "cnn":
+        from .deep import CNNClassifier
+        from .deep.presets import from_dict
+
+        return CNNClassifier(from_dict(cfg.cnn or {}), leads=tuple(cfg.leads), seed=cfg.seed,
+                             n_jobs=cfg.jobs, device=cfg.device)
     from .models import OneVsRest
+
+    return OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs)
+
+
+def take(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def run_protocol(cfg: TrainConfig, X, Y: np.ndarray, folds: np.ndarray,
+                 progress: Callable[[str], None] | None = None, checkpoints: Path | None = None,
+                 on_epoch: Callable[[int, dict], None] | None = None):
+    """Fit per split; returns (oof scores, oof predictions, tested mask, per-split thresholds, models).
+
+    The CNN also gets the split's validation fold for early stopping (the fold its thresholds are
+    chosen on, never the test fold) and, with `checkpoints`, a folder per split to resume from."""
+    from .evaluation import apply_thresholds, f1_thresholds, splits
 
     scores = np.full(Y.shape, np.nan)
     preds = np.zeros(Y.shape, dtype=np.int8)
     tested = np.zeros(Y.shape[0], dtype=bool)
     thresholds, models = [], []
     for k, s in enumerate(splits(folds, cfg.protocol, N_FOLDS)):
-        m = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X.iloc[s.train], Y[s.train])
-        thr = f1_thresholds(Y[s.val], m.predict_proba(X.iloc[s.val]))
-        test = m.predict_proba(X.iloc[s.test])
+        m = make_estimator(cfg)
+        if cfg.model == "cnn":
+            m.fit(take(X, s.train), Y[s.train], validation=(take(X, s.val), Y[s.val]),
+                  checkpoint=checkpoints / f"split-{k + 1}" if checkpoints else None,
+                  on_epoch=(lambda rec, k=k: on_epoch(k, rec)) if on_epoch else None)
+        else:
+            m.fit(take(X, s.train), Y[s.train])
+        thr = f1_thresholds(Y[s.val], m.predict_proba(take(X, s.val)))
+        test = m.predict_proba(take(X, s.test))
         scores[s.test], preds[s.test], tested[s.test] = test, apply_thresholds(test, thr), True
         thresholds.append(thr)
         models.append(m)
@@ -155,46 +195,69 @@ def _write_atomic(final: Path, build: Callable[[Path], None]) -> None:
 
 
 def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
-          progress: Callable[[str], None] | None = None, command: str | None = None) -> dict:
-    """Train, evaluate and save; returns {"model_dir", "metrics"}."""
+          progress: Callable[[str], None] | None = None, command: str | None = None,
+          on_epoch: Callable[[int, dict], None] | None = None, resume: bool = False) -> dict:
+    """Train, evaluate and save; returns {"model_dir", "metrics"}.
+
+    CNN runs keep their per-epoch state in models/.<name>.ckpt/ until the model folder is written;
+    `resume=True` continues from there (refused if the checkpoint is of another configuration),
+    otherwise a stale checkpoint is discarded and training starts over."""
     from .evaluation import classification_metrics
-    from .models import OneVsRest
-    from .models.persist import save_ovr
 
     t0 = time.perf_counter()
-    X, Y, classes, folds, notes = load_matrix(cfg)
-    scores, preds, tested, thresholds, models = run_protocol(cfg, X, Y, folds, progress)
+    name = name or default_name(cfg)
+    if cfg.model == "cnn":
+        from .deep.data import load_signals
+        X, Y, classes, folds, notes = load_signals(cfg)
+    else:
+        X, Y, classes, folds, notes = load_matrix(cfg)
+    ckpt = _checkpoints(cfg, Path(models_dir), name, resume) if cfg.model == "cnn" else None
+    scores, preds, tested, thresholds, models = run_protocol(cfg, X, Y, folds, progress, ckpt, on_epoch)
     metrics = classification_metrics(Y[tested], scores[tested], preds[tested], classes, n_boot=cfg.n_boot, seed=cfg.seed)
     if cfg.protocol == "paper":
         final, final_thr = models[0], thresholds[0]
     else:
-        final = OneVsRest(cfg.model, cfg.params, cfg.preset, cfg.seed, cfg.jobs).fit(X, Y)
+        final = make_estimator(cfg)
+        if cfg.model == "cnn":   # no validation fold left: as many epochs as the folds' median best
+            final.set_params(epochs=int(np.median([m.best_epoch_ for m in models])))
+            final.fit(X, Y, checkpoint=ckpt / "refit", on_epoch=(lambda rec: on_epoch(N_FOLDS, rec)) if on_epoch else None)
+        else:
+            final.fit(X, Y)
         final_thr = np.median(np.vstack(thresholds), axis=0)
         if progress:
             progress("refit on every labelled record for predict")
     seconds = time.perf_counter() - t0
-    name = name or default_name(cfg)
     metrics_doc = {"model": name, "estimator": cfg.model, "dataset": cfg.dataset, "labels": cfg.labels,
                    "protocol": cfg.protocol, "leads": list(cfg.leads), "record_features": cfg.record_features,
                    "n_records": int(tested.sum()), "classes": classes, **{k: v for k, v in metrics.items() if k != "classes"},
                    "dropped_unlabelled": notes["dropped_unlabelled"], "dropped_classes": notes.get("dropped_classes", []),
                    "folds": notes["folds"], "seconds": round(seconds, 2)}
+    if cfg.model == "cnn":
+        metrics_doc["preset"] = cfg.preset
+        metrics_doc["epochs"] = [m.history_ for m in models]
     config = {**asdict(cfg), "leads": list(cfg.leads), "name": name, "classes": classes,
-              "families": notes["families"], "feature_names": list(X.columns), "n_features": X.shape[1],
+              "families": notes.get("families", []), "feature_names": list(getattr(X, "columns", [])),
+              "n_features": int(getattr(X, "shape", (0, 0))[1]) if hasattr(X, "columns") else 0,
               "n_labelled": int(Y.shape[0]), "store_fingerprint": notes["fingerprint"],
               "dataset_path": notes["source_path"], "fold_source": notes["folds"], "n_folds": N_FOLDS,
               "thresholds": {c: float(t) for c, t in zip(classes, final_thr)},
               "final_model": "paper split model" if cfg.protocol == "paper" else "refit on all labelled records, median fold thresholds",
               "libraries": library_versions(), "command": command or " ".join(sys.argv),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    pred_df = pd.DataFrame({"record_id": X.index.astype(str), "fold": folds.astype(int) + 1, "tested": tested})
+    ids = X.index.astype(str) if hasattr(X, "index") else X.ids.astype(str)
+    pred_df = pd.DataFrame({"record_id": ids, "fold": folds.astype(int) + 1, "tested": tested})
     for j, c in enumerate(classes):
         pred_df[f"y_true__{c}"] = Y[:, j]
         pred_df[f"y_score__{c}"] = scores[:, j]
         pred_df[f"y_pred__{c}"] = preds[:, j]
 
     def build(folder: Path) -> None:
-        config["estimators"] = save_ovr(final, folder / "model")
+        if cfg.model == "cnn":
+            from .deep.persist import save_cnn
+            config["network"] = save_cnn(final, folder / "model")
+        else:
+            from .models.persist import save_ovr
+            config["estimators"] = save_ovr(final, folder / "model")
         (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json) + "\n")
         (folder / "metrics.json").write_text(json.dumps(metrics_doc, indent=2, default=_json) + "\n")
         (folder / "thresholds.json").write_text(json.dumps(config["thresholds"], indent=2) + "\n")
@@ -202,7 +265,32 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
 
     out = Path(models_dir) / name
     _write_atomic(out, build)
+    if ckpt is not None:
+        shutil.rmtree(ckpt, ignore_errors=True)
     return {"model_dir": str(out), "metrics": metrics_doc}
+
+
+class CheckpointMismatch(ValueError):
+    pass
+
+
+def _checkpoints(cfg: TrainConfig, models_dir: Path, name: str, resume: bool) -> Path:
+    """models/.<name>.ckpt/ holding run.json (the configuration) and split-<k>/state.pt."""
+    folder = models_dir / f".{name}.ckpt"
+    want = {k: v for k, v in asdict(cfg).items() if k not in ("jobs", "n_boot")}
+    want["leads"] = list(cfg.leads)
+    run = folder / "run.json"
+    if resume and run.exists():
+        have = json.loads(run.read_text())
+        if have != json.loads(json.dumps(want, default=_json)):
+            diff = sorted(k for k in set(have) | set(want) if have.get(k) != json.loads(json.dumps(want.get(k), default=_json)))
+            raise CheckpointMismatch(f"{folder}: the checkpoint is of another configuration (differs in "
+                                     f"{', '.join(diff)}); run without --resume to start over")
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    run.write_text(json.dumps(want, indent=2, default=_json) + "\n")
+    return folder
 
 
 def _json(o):

@@ -100,4 +100,9 @@ def progress_bar(description: str, total: int | None, unit: str = "records"):
                TextColumn(f"{unit}"), TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=False) as prog:
         task = prog.add_task(description, total=total)
-        yield lambda n=1: prog.advance(task, n)
+
+        def advance(n=1, description: str | None = None):
+            if description is not None:
+                prog.update(task, description=description)
+            prog.advance(task, n)
+        yield advance

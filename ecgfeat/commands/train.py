@@ -23,7 +23,13 @@ TRAIN_EXAMPLES = """Examples:
 
   ecgfeat train --model xgb --leads each                          # 12 single-lead models and their ranking
 
-  ecgfeat train --model rf --preset seed --param max_depth=12 --json"""
+  ecgfeat train --model rf --preset seed --param max_depth=12 --json
+
+  ecgfeat train --model cnn                                       # ResNet-34-1D, cpu preset (100 Hz, 10 s)
+
+  ecgfeat train --model cnn --data ../shared/data/ptbxl-500 --labels ptbxl-super --epochs 20 --resume
+
+  ecgfeat train --model cnn --preset paper --device cuda          # the seed's 500 Hz / 30 s set-up"""
 
 PREDICT_EXAMPLES = """Examples:
 
@@ -68,7 +74,7 @@ def _metrics_line(m: dict) -> str:
 
 
 def train(
-    model: str = typer.Option(..., "--model", "-m", help="lr, rf, gbm, xgb, lgbm or mlp (cnn: a later release)."),
+    model: str = typer.Option(..., "--model", "-m", help="lr, rf, gbm, xgb, lgbm, mlp, or cnn (ResNet-34-1D on raw signals)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset folder (default: the embedded synthetic dataset); extracted first if the store lacks it."),
     name: Optional[str] = typer.Option(None, "--dataset-name", help="The dataset's name in the store (default: the folder's name)."),
     store: Optional[Path] = typer.Option(None, "--store", help="Feature store (default: <workspace>/feature_store)."),
@@ -77,7 +83,12 @@ def train(
     leads: str = typer.Option("all", "--leads", help="'all', a list like I,aVR,V5, or 'each' for the 12 single-lead models."),
     record_features: bool = typer.Option(True, "--record-features/--no-record-features", help="Add the record-level (`all__`) features to lead subsets."),
     families: Optional[str] = typer.Option(None, "--families", help="Store families to use, e.g. expert,rhythm (default: all stored)."),
-    preset: str = typer.Option("default", "--preset", help="default (tuned) or seed (the paper's baselines)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Classical: default (tuned) or seed (the paper's baselines). cnn: cpu (default; 100 Hz, 10 s windows) or paper (500 Hz, 30 s, 40 epochs)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="cnn: maximum epochs (default: the preset's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="cnn: batch size (default: the preset's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="cnn: Adam learning rate (default: the preset's)."),
+    device: str = typer.Option("cpu", "--device", help="cnn: cpu or cuda."),
+    resume: bool = typer.Option(False, "--resume", help="cnn: continue an interrupted run from its last finished epoch."),
     param: Optional[List[str]] = typer.Option(None, "--param", help="Estimator parameter KEY=VALUE (repeatable)."),
     seed: int = typer.Option(0, "--seed", help="Seed of folds, models and bootstrap."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap draws for the 95% intervals."),
@@ -96,19 +107,35 @@ def train(
     from ..training import TrainConfig, train as do_train
     from ..vocab import LEADS, parse_leads
 
-    if model == "cnn":
-        raise UserError("--model cnn: the deep comparator is not built yet; classical models: " + ", ".join(MODELS))
-    if model not in MODELS:
-        raise UserError(f"--model {model!r}: unknown; models are {', '.join(MODELS)}")
+    if model not in MODELS + ("cnn",):
+        raise UserError(f"--model {model!r}: unknown; models are {', '.join(MODELS + ('cnn',))}")
     if protocol not in ("paper", "cv"):
         raise UserError(f"--protocol {protocol!r}: unknown; protocols are paper, cv")
     scheme_classes(labels)
-    if preset not in ("default", "seed"):
-        raise UserError(f"--preset {preset!r}: unknown; presets are default, seed")
+    cnn = None
+    if model == "cnn":
+        from ..deep.presets import PRESETS, cnn_settings
+        preset = preset or "cpu"
+        if preset not in PRESETS:
+            raise UserError(f"--preset {preset!r}: unknown for cnn; presets are {', '.join(PRESETS)}")
+        if device not in ("cpu", "cuda"):
+            raise UserError(f"--device {device!r}: unknown; devices are cpu, cuda")
+        if param or families or not record_features or leads == "each":
+            raise UserError("--param, --families, --no-record-features and --leads each apply to the classical models, not cnn")
+        cnn = cnn_settings(preset, epochs, batch_size, lr).to_dict()
+    else:
+        preset = preset or "default"
+        if preset not in ("default", "seed"):
+            raise UserError(f"--preset {preset!r}: unknown; presets are default, seed")
+        if epochs or batch_size or lr or resume or device != "cpu":
+            raise UserError("--epochs, --batch-size, --lr, --device and --resume apply to --model cnn only")
     con = console(as_json)
     path, dataset = _dataset_name(data, name)
     store = store or STATE.workspace / "feature_store"
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if model == "cnn":
+        return _train_cnn(path, dataset, labels, protocol, parse_leads(leads), cnn, preset, seed, n_boot, jobs,
+                          device, resume, out, model_name, con, as_json)
     _ensure_extracted(path, dataset, store, jobs, con)
     lead_sets = [(lead,) for lead in LEADS] if leads == "each" else [parse_leads(leads)]
     fams = tuple(f.strip() for f in families.split(",")) if families else None
@@ -133,6 +160,57 @@ def train(
             emit_json({"models": [r["model_dir"] for r in results], "ranking": ranking})
     elif as_json:
         emit_json(results[0])
+
+
+def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_boot, jobs, device, resume,
+               out, model_name, con, as_json):
+    from ..deep import SignalCache
+    from ..training import TrainConfig, default_name, train as do_train
+    from ..workspace import default_dataset_path, ensure_default_dataset
+
+    if path == default_dataset_path(STATE.workspace) and not (path / "synthetic.json").exists():
+        from ..workspace import DEFAULT_SYNTH
+        with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
+            ensure_default_dataset(STATE.workspace, jobs=jobs, progress=advance)
+    if not path.exists():
+        raise UserError(f"--data {path}: no such folder")
+    cache_root = STATE.workspace / "signal_cache"
+    cache = SignalCache(cache_root, dataset, cnn["fs"])
+    todo = {}
+    with progress_bar(f"signal cache ({cnn['fs']:g} Hz)", None) as advance:
+        built = cache.build(path, jobs=jobs, progress=advance, on_plan=lambda n, kept: todo.update(n=n, kept=kept))
+    con.print(f"signal cache {built['path']}: {built['decoded']} decoded, {built['reused']} reused, "
+              f"{built['errors']} unreadable ({built['seconds']:.1f} s)")
+    cfg = TrainConfig(model="cnn", dataset=dataset, store="", labels=labels, protocol=protocol, leads=lead_set,
+                      preset=preset, seed=seed, n_boot=n_boot, jobs=jobs, cnn=cnn, data_path=str(path),
+                      cache=str(cache_root), device=device)
+    n_splits = 1 if protocol == "paper" else 10
+    total = cnn["epochs"] * (n_splits + (protocol == "cv"))
+    name = model_name or default_name(cfg)
+    with progress_bar(f"training cnn ({preset} preset)", total, unit="epochs") as advance:
+        state = {"split": -1, "done": 0, "all": 0}
+
+        def step(n, description=None):
+            state["all"] += n
+            advance(n, description=description)
+
+        def on_epoch(k, rec):
+            if k != state["split"]:           # a new split: the bar skips what early stopping left out
+                if state["split"] >= 0:
+                    step(cnn["epochs"] - state["done"])
+                state.update(split=k, done=0)
+            state["done"] += 1
+            val = f", val macro AUC {rec['val_auc']:.3f}{' (best)' if rec['best'] else ''}" if "val_auc" in rec else ""
+            where = "refit" if k == n_splits else f"split {k + 1}/{n_splits}"
+            con.print(f"{where} epoch {rec['epoch']}: loss {rec['loss']:.4f}{val}, {rec['seconds']:.1f} s")
+            step(1, description=f"training cnn: {where}, epoch {rec['epoch']}")
+        res = do_train(cfg, out or STATE.workspace / "models", name=name, on_epoch=on_epoch, resume=resume,
+                       command="ecgfeat " + " ".join(sys.argv[1:]))
+        step(total - state["all"])
+    m = res["metrics"]
+    con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records; macro {_metrics_line(m)}")
+    if as_json:
+        emit_json(res)
 
 
 def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> dict:

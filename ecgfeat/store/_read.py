@@ -58,6 +58,24 @@ def targets(info: pd.DataFrame, scheme: str) -> tuple[pd.DataFrame, pd.Series, l
     return y, labeled.astype(bool).rename("labeled"), classes
 
 
+def frame_targets(info: pd.DataFrame, scheme: str):
+    """(y, labeled, classes, folds, groups) of a records table (the store's, or the signal cache's
+    index): the dataset's own folds (strat_fold) where it has them, else NaN; groups = patient_id
+    where known, else the record id (every record its own patient)."""
+    index = info.index
+    y, labeled, classes = targets(info, scheme)
+    if "strat_fold" in info.columns:
+        folds = pd.to_numeric(info["strat_fold"], errors="coerce").astype(float)
+    else:
+        folds = pd.Series(np.nan, index=index)
+    if "patient_id" in info.columns:
+        pid = info["patient_id"].astype(object)
+        groups = pd.Series([str(p) if pd.notna(p) else str(r) for r, p in zip(index, pid)], index=index)
+    else:
+        groups = pd.Series(index.astype(str), index=index)
+    return y, labeled, classes, folds.rename("fold"), groups.rename("group")
+
+
 def read(store, dataset: str, families=None, leads=None, scheme: str = "cpsc9", record_level: bool = True):
     from .store import StoreData
 
@@ -92,18 +110,9 @@ def read(store, dataset: str, families=None, leads=None, scheme: str = "cpsc9", 
             dup = X.columns[X.columns.duplicated()][0]
             raise StoreError(f"{store.root / dataset}: feature {dup!r} is stored in more than one family")
         X.index.name = "record_id"
-        y, labeled, classes = targets(info, scheme)
-        if "strat_fold" in info.columns:
-            folds = pd.to_numeric(info["strat_fold"], errors="coerce").astype(float)
-        else:
-            folds = pd.Series(np.nan, index=index)
-        if "patient_id" in info.columns:
-            pid = info["patient_id"].astype(object)
-            groups = pd.Series([str(p) if pd.notna(p) else str(r) for r, p in zip(index, pid)], index=index)
-        else:
-            groups = pd.Series(index.astype(str), index=index)
+        y, labeled, classes, folds, groups = frame_targets(info, scheme)
         errors = live.errors.drop(columns=["_part", "_row", "_seq"]).sort_values(["record_id", "stage"])
-        return StoreData(X=X, y=y, folds=folds.rename("fold"), groups=groups.rename("group"),
+        return StoreData(X=X, y=y, folds=folds, groups=groups,
                          feature_names=list(X.columns), info=info, labeled=labeled,
                          errors=errors.reset_index(drop=True), classes=classes)
     return store._retry(run)
