@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .commands import data, extract, train
+from .commands import compare, data, explain, extract, train
 from .commands.common import STATE, handle_errors
 from .workspace import workspace
 
@@ -26,7 +26,11 @@ EXAMPLES = """Examples:
 
   ecgfeat train --model xgb                          # train + evaluate on the embedded dataset
 
-  ecgfeat predict some/record.hea --model xgb-synthetic-cpsc9-paper-all"""
+  ecgfeat predict some/record.hea --model xgb-synthetic-cpsc9-paper-all
+
+  ecgfeat compare                                    # the side-by-side report in reports/
+
+  ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record S00011   # TreeSHAP / DeepSHAP"""
 
 app = typer.Typer(
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
@@ -38,6 +42,8 @@ app.command(epilog=extract.EXTRACT_EXAMPLES)(extract.extract)
 app.add_typer(extract.store_app, name="store")
 app.command(epilog=train.TRAIN_EXAMPLES)(handle_errors(train.train))
 app.command(epilog=train.PREDICT_EXAMPLES)(handle_errors(train.predict))
+app.command(epilog=compare.COMPARE_EXAMPLES)(handle_errors(compare.compare))
+app.command(epilog=explain.EXPLAIN_EXAMPLES)(handle_errors(explain.explain))
 
 
 def _version(value: bool):

@@ -1,0 +1,113 @@
+"""`ecgfeat explain`: why each model decides what it decides (TreeSHAP / DeepSHAP)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import STATE, UserError, console, emit_json, progress_bar
+
+EXPLAIN_EXAMPLES = """Examples:
+
+  ecgfeat explain --model xgb-synthetic-cpsc9-paper-all             # population level -> reports/explain/<model>/
+
+  ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record S00011 --record S00032
+
+  ecgfeat explain --model cnn-synthetic-cpsc9-paper-all --n 30      # DeepSHAP on 30 test records (about 5 s each)
+
+  ecgfeat explain --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json
+
+  ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --model cnn-synthetic-cpsc9-paper-all   # + lead agreement"""
+
+
+def _folder(model: str) -> Path:
+    folder = Path(model)
+    if not (folder / "config.json").is_file():
+        folder = STATE.workspace / "models" / model
+    if not (folder / "config.json").is_file():
+        raise UserError(f"--model {model}: no model folder there or under {STATE.workspace / 'models'}")
+    return folder
+
+
+def explain(
+    model: List[str] = typer.Option(..., "--model", "-m", help="Model folder, or its name under <workspace>/models (repeatable: a tree model and a cnn are also compared)."),
+    record: Optional[List[str]] = typer.Option(None, "--record", "-r", help="Record id to explain at patient level (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Explanations folder (default: <workspace>/reports/explain); each model gets <out>/<model>/."),
+    n: Optional[int] = typer.Option(None, "--n", help="Test records explained at population level (default: 200 for tree models, 50 for the cnn)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads (-1: all cores)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
+):
+    """Explain a trained model: TreeSHAP (rf, gbm, xgb, lgbm; raw log-odds margin, rf: probability)
+    or DeepSHAP (cnn). Population level: global importance per class, per lead and per family, the
+    lead x class heatmap, beeswarm plots; patient level (--record): waterfall of the reasons and the
+    12-lead ECG with the leads and features (trees) or segments (cnn) that carry the decision. On the
+    synthetic set, each class is checked against its generating mechanism (the hit table). lr and mlp
+    are refused (no TreeSHAP; a model-agnostic explainer on hundreds of features is slow and unstable)."""
+    from ..explain import explain_model
+
+    if n is not None and n < 1:
+        raise UserError(f"--n {n}: must be at least 1")
+    folders = [_folder(m) for m in model]
+    con = console(as_json)
+    out = out or STATE.workspace / "reports" / "explain"
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    results = []
+    for folder in folders:
+        doc = explain_model(folder, out, records=list(record or []), n=n, jobs=jobs, bar=progress_bar)
+        _print(doc, con)
+        results.append(doc)
+    if as_json:
+        summaries = [_summary(d) for d in results]
+        emit_json({**summaries[0], "models": summaries} if len(summaries) > 1 else summaries[0])
+
+
+def _summary(doc: dict) -> dict:
+    return {"explain_json": doc["explain_json"], "hits": doc.get("hits"), "n_checked": doc.get("n_checked"),
+            "model": doc["model"], "method": doc["method"], "output": doc["output"], "n_records": doc["n_records"],
+            "ground_truth": doc.get("ground_truth"), "agreement": doc.get("agreement", {}),
+            "records": {r: e["predicted"] for r, e in doc.get("records", {}).items()}, "timings": doc.get("timings")}
+
+
+def _print(doc: dict, con) -> None:
+    from ..explain.words import label
+
+    cnn = doc["estimator"] == "cnn"
+    con.print(f"[bold]{escape(doc['model'])}[/bold]: {escape(doc['method'])} on {doc['n_records']} test records; "
+              f"output: {escape(doc['output'])}")
+    if doc.get("ground_truth") is not None:
+        caption = ("ratio: attribution per second, per mV of signal, in the expected region over the rest (hit > 1)" if cnn
+                   else "share: the expected features' part of the top-3 mean |SHAP| (hit >= 50%)")
+        table = Table(title=f"ground truth (synthetic mechanisms): {doc['hits']}/{doc['n_checked']} classes hit",
+                      title_justify="left", caption=caption, caption_justify="left")
+        for col in ("class", "expected", "densest region" if cnn else "top-3 features (✓: expected)", "share" if not cnn else "ratio", "hit"):
+            table.add_column(col)
+        for c, d in doc["ground_truth_detail"].items():
+            if cnn:
+                what, got, num = f"{d['expected_region']} denser than the rest", str(d["densest_region"]), f"x{d['ratio']}"
+            else:
+                what = doc["expected"][c]["mechanism"]
+                got = ", ".join(f"{'✓' if m else '✗'} {label(t)}" for t, m in zip(d["top"], d["matched"]))
+                num = f"{d['share']:.0%}"
+            table.add_row(c, escape(what), escape(got), num, "[green]yes[/green]" if d["hit"] else "[red]no[/red]")
+        con.print(table)
+    for other, a in (doc.get("agreement") or {}).items():
+        per = ", ".join(f"{c} {v:+.2f}" for c, v in a["per_class"].items() if v is not None)
+        con.print(f"lead agreement with {escape(other)} (Spearman, per class): {escape(per)}; mean {a['mean']}")
+    for rid, e in doc.get("records", {}).items():
+        con.print(f"record {escape(rid)}: predicted {', '.join(e['predicted'])} ({escape(e['why'])})")
+        for c, item in e["classes"].items():
+            for r in item.get("reasons", [])[:5]:
+                con.print(f"  {escape(r['text'])}")
+            if "check" in item and item["check"]:
+                ck = item["check"]
+                con.print(f"  {c}: attribution per second on {ck['expected_region']} x{ck['ratio']} the rest "
+                          f"(densest: {ck['densest_region']})")
+    t = doc.get("timings", {})
+    extra = f", DeepSHAP {t['deepshap_s_per_record']} s per record" if t.get("deepshap_s_per_record") else ""
+    con.print(f"written to {escape(str(Path(doc['explain_json']).parent))} ({len(doc.get('figures', []))} figures, "
+              f"{t.get('total_s')} s{extra})")
