@@ -334,3 +334,26 @@ def test_cnn_cli_user_errors(cnn_run, synth200, tmp_path):
     (ckpt / "run.json").write_text(json.dumps({"model": "cnn", "seed": 99}))
     res = run(app, base + ["--model", "cnn", "--epochs", "1", "--resume"])
     assert res.exit_code == 1 and "the checkpoint is of another configuration" in res.output and "seed" in res.output
+
+
+def test_cnn_cv_tests_every_record_once_and_refits_for_the_median_best_epoch(synth200, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from ecgfeat.training import TrainConfig, train
+
+    settings = CNNSettings(preset="test", fs=100.0, window_s=2.0, epochs=2, batch_size=32, patience=None).to_dict()
+    cfg = TrainConfig(model="cnn", dataset="s200", store="", protocol="cv", preset="test", n_boot=20, jobs=2,
+                      cnn=settings, data_path=str(synth200), cache=str(tmp_path / "cache"))
+    res = train(cfg, tmp_path / "models")
+    folder = tmp_path / "models" / "cnn-s200-cpsc9-cv-all-test"
+    pred = pd.read_parquet(folder / "predictions.parquet")
+    assert res["metrics"]["n_records"] == 200 and pred["tested"].all() and sorted(pred["fold"].unique()) == list(range(1, 11))
+    m = json.loads((folder / "metrics.json").read_text())
+    assert len(m["epochs"]) == 10
+    best = [max(h, key=lambda e: e["val_auc"])["epoch"] for h in m["epochs"]]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["network"]["best_epoch"] == int(np.median(best))      # the refit's epoch budget
+    assert config["final_model"].startswith("refit on all labelled records")
+    assert not (tmp_path / "models" / ".cnn-s200-cpsc9-cv-all-test.ckpt").exists()

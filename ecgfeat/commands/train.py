@@ -204,8 +204,13 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
             where = "refit" if k == n_splits else f"split {k + 1}/{n_splits}"
             con.print(f"{where} epoch {rec['epoch']}: loss {rec['loss']:.4f}{val}, {rec['seconds']:.1f} s")
             step(1, description=f"training cnn: {where}, epoch {rec['epoch']}")
-        res = do_train(cfg, out or STATE.workspace / "models", name=name, on_epoch=on_epoch, resume=resume,
-                       command="ecgfeat " + " ".join(sys.argv[1:]))
+        try:
+            res = do_train(cfg, out or STATE.workspace / "models", name=name, on_epoch=on_epoch, resume=resume,
+                           command="ecgfeat " + " ".join(sys.argv[1:]))
+        except KeyboardInterrupt:
+            con.print(f"[red]interrupted[/red]: finished epochs are kept in "
+                      f"{(out or STATE.workspace / 'models') / ('.' + name + '.ckpt')}; the same command with --resume continues")
+            raise typer.Exit(130)
         step(total - state["all"])
     m = res["metrics"]
     con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records; macro {_metrics_line(m)}")
