@@ -7,20 +7,12 @@ tampered file is refused by name rather than unpickled.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from ..models.persist import ModelFileError
+from ..models.persist import sha256_file as _sha256
 
 FILE = "network.pt"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def save_cnn(est, folder: Path) -> dict:
