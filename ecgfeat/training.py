@@ -82,7 +82,7 @@ def library_versions() -> dict:
 
 def store_fingerprint(info: pd.DataFrame, versions: dict[str, str], families: list[str]) -> str:
     """sha1 of (record id, source hash) of every stored record (the store's live `records` table,
-    as `FeatureStore.read` returns it) and the family versions used."""
+    as `FeatureStore.read` returns it, or the signal cache's index) and the family versions used."""
     h = hashlib.sha1()
     for rid, src in zip(info.index, info["source_hash"]):
         h.update(f"{rid}:{src};".encode())
@@ -237,7 +237,7 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
         metrics_doc["epochs"] = [m.history_ for m in models]
     config = {**asdict(cfg), "leads": list(cfg.leads), "name": name, "classes": classes,
               "families": notes.get("families", []), "feature_names": list(getattr(X, "columns", [])),
-              "n_features": int(getattr(X, "shape", (0, 0))[1]) if hasattr(X, "columns") else 0,
+              "n_features": X.shape[1] if hasattr(X, "columns") else 0,
               "n_labelled": int(Y.shape[0]), "store_fingerprint": notes["fingerprint"],
               "dataset_path": notes["source_path"], "fold_source": notes["folds"], "n_folds": N_FOLDS,
               "thresholds": {c: float(t) for c, t in zip(classes, final_thr)},

@@ -45,18 +45,24 @@ def _dataset_name(data: Optional[Path], name: Optional[str]) -> tuple[Path, str]
     return path, name or path.resolve().name
 
 
+def _ensure_default(path: Path, jobs: int) -> None:
+    """The embedded synthetic dataset is written on first use (when `path` is its place)."""
+    from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
+
+    if path == default_dataset_path(STATE.workspace) and not (path / "synthetic.json").exists():
+        with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
+            ensure_default_dataset(STATE.workspace, jobs=jobs, progress=advance)
+
+
 def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> None:
     """A dataset missing from the store is extracted first (default features), and we say so."""
     from ..features.settings import FeatureSettings
     from ..store import FeatureStore
     from .extract import extract_with_progress
-    from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
 
     if dataset in FeatureStore(store).datasets():
         return
-    if path == default_dataset_path(STATE.workspace) and not (path / "synthetic.json").exists():
-        with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
-            ensure_default_dataset(STATE.workspace, jobs=jobs, progress=advance)
+    _ensure_default(path, jobs)
     if not path.exists():
         raise UserError(f"--data {path}: no such folder, and dataset {dataset!r} is not in the store {store}")
     con.print(f"{dataset!r} is not in the store yet: extracting it first (default features)")
@@ -166,12 +172,8 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
                out, model_name, con, as_json):
     from ..deep import SignalCache
     from ..training import TrainConfig, default_name, train as do_train
-    from ..workspace import default_dataset_path, ensure_default_dataset
 
-    if path == default_dataset_path(STATE.workspace) and not (path / "synthetic.json").exists():
-        from ..workspace import DEFAULT_SYNTH
-        with progress_bar("synthesising the embedded dataset", DEFAULT_SYNTH["n"]) as advance:
-            ensure_default_dataset(STATE.workspace, jobs=jobs, progress=advance)
+    _ensure_default(path, jobs)
     if not path.exists():
         raise UserError(f"--data {path}: no such folder")
     cache_root = STATE.workspace / "signal_cache"

@@ -158,8 +158,11 @@ class SignalCache:
             index = pd.DataFrame(keep + rows + errors)
             if len(index):
                 index = index.drop_duplicates("record_id", keep="last").sort_values("record_id")
+            for col in ("part", "offset", "length", "error"):   # present even when no record was readable
+                if col not in index.columns:
+                    index[col] = None
             for col in ("part", "offset", "length"):
-                index[col] = pd.to_numeric(index.get(col), errors="coerce").astype("Int64")
+                index[col] = pd.to_numeric(index[col], errors="coerce").astype("Int64")
             tmp = self.dir / f".{INDEX}.tmp-{os.getpid()}"
             index.to_parquet(tmp, index=False)
             os.replace(tmp, self.dir / INDEX)               # the commit point

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .cache import SignalCache
@@ -18,7 +17,7 @@ def load_signals(cfg, progress=None):
     """(X Signals, Y, classes, folds, notes) of `cfg` (a TrainConfig with model "cnn"): the same
     labelled records, classes and folds as `training.load_matrix` gives the classical models."""
     from ..store._read import frame_targets
-    from ..training import select_labelled
+    from ..training import select_labelled, store_fingerprint
     from .presets import from_dict
 
     if not cfg.data_path:
@@ -30,11 +29,7 @@ def load_signals(cfg, progress=None):
     info = index[index["error"].isna()].sort_index()
     y, labeled, _, folds, groups = frame_targets(info, cfg.labels)
     X, Y, classes, fold_of, notes = select_labelled(sig, y, labeled, folds, groups, cfg)
-    h = hashlib.sha1()
-    for rid, src in zip(index.index, index["source_hash"]):
-        h.update(f"{rid}:{src};".encode())
-    h.update(f"signal-cache:{CACHE_VERSION}:{settings.fs:g}".encode())
-    notes["fingerprint"] = h.hexdigest()
+    notes["fingerprint"] = store_fingerprint(index, {"signal-cache": f"{CACHE_VERSION}@{settings.fs:g}hz"}, ["signal-cache"])
     notes["source_path"] = str(Path(cfg.data_path).resolve())
     notes["cache"] = str(cache.dir)
     return X, Y, classes, fold_of, notes
