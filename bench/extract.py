@@ -1,12 +1,15 @@
 """Extraction speed and memory on real records, and the naive route for comparison.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py [--data ../shared/data/ptbxl-500] [--jobs 2] [--naive 10]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py --scheduler local:2 [--naive 0]
 
 Prints: cold and warm `ecgfeat extract` (default features) with --jobs 2 (records/s as reported by
 extract itself, and the wall time of the whole command), peak RSS of the whole process tree for
 100 and for all records, and the naive route (neurokit2 `ecg_process` + tsfresh
 EfficientFCParameters on each lead, one thread per worker, the same number of joblib workers) on
---naive records. The last line is the ratio ecgfeat / naive in records/s.
+--naive records. The last line is the ratio ecgfeat / naive in records/s. With --scheduler
+(local:N or tcp://host:port; needs the dask extra) a cold run on Dask is added and compared with
+the joblib cold run: records/s of each and the Dask overhead (target <= 20%).
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptbxl-500"))
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--naive", type=int, default=10, help="records for the naive route")
+    ap.add_argument("--naive", type=int, default=10, help="records for the naive route (0: skip it)")
+    ap.add_argument("--scheduler", help="also run the cold extract on Dask (local:N or tcp://host:port)")
     args = ap.parse_args()
     if not Path(args.data).exists():
         raise SystemExit(f"{args.data}: not found (the shared real data lives in ../shared/data)")
@@ -111,6 +115,9 @@ def main() -> None:
         cold, cold_wall, cold_rss = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
         warm, warm_wall, _ = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
         small, _, small_rss = run_cli(["extract", args.data, "--store", str(Path(tmp) / "s100"), "--jobs", str(args.jobs), "--limit", "100"])
+        if args.scheduler:
+            dask, dask_wall, dask_rss = run_cli(["extract", args.data, "--store", str(Path(tmp) / "dask"),
+                                                 "--scheduler", args.scheduler])
     n = cold["records"]
     print(f"dataset {args.data}: {n} records, default features ({', '.join(cold['families'])}), --jobs {args.jobs}")
     print(f"cold: {cold['computed']} records in {cold['seconds']:.2f} s = {cold['records_per_s']:.1f} records/s "
@@ -118,6 +125,16 @@ def main() -> None:
     print(f"warm: {warm['computed']} computed, {warm['skipped']} skipped in {warm['seconds']:.3f} s = "
           f"{100 * warm['seconds'] / cold['seconds']:.2f}% of cold (target <= 2%); whole command {warm_wall:.2f} s")
     print(f"peak RSS of the process tree: {small_rss} MB for {small['records']} records, {cold_rss} MB for {n} records")
+    if args.scheduler:
+        net = dask["computed"] / (dask["seconds"] - dask["cluster_start_s"])
+        overhead = 100 * (cold["records_per_s"] / dask["records_per_s"] - 1)
+        print(f"dask --scheduler {args.scheduler}: {dask['computed']} records in {dask['seconds']:.2f} s = "
+              f"{dask['records_per_s']:.1f} records/s ({net:.1f} records/s after the cluster's "
+              f"{dask['cluster_start_s']:.1f} s start; whole command {dask_wall:.2f} s, peak RSS {dask_rss} MB)")
+        print(f"joblib --jobs {args.jobs}: {cold['records_per_s']:.1f} records/s; "
+              f"dask overhead = {overhead:+.1f}% of the joblib time (target <= 20%)")
+    if not args.naive:
+        return
 
     from joblib import Parallel, delayed
 

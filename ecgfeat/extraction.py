@@ -3,15 +3,18 @@
 For each record the run decides what the store lacks: a record whose files are unchanged (stat
 signature, else content hash) and whose every requested family is stored at the current version
 (or failed at it) is skipped; otherwise only the missing or outdated families are computed.
-Records are processed by joblib workers (one BLAS/OpenMP thread each) in chunks; results are
-written in batches, each batch an atomic commit of the store, so a kill loses at most the batch in
-flight and the next run finishes the rest. The store is compacted at the end.
+Records are processed in chunks by joblib workers (one BLAS/OpenMP thread each) or, with
+`scheduler`, by the workers of a Dask cluster (cluster.py); either way this process writes the
+results in batches, each batch an atomic commit of the store, so a kill loses at most the batch in
+flight and the next run finishes the rest. The store is compacted at the end. A second run on a
+store that another run is writing waits for the writer lock, then plans again.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,6 +59,11 @@ class Job:
     source_hash: str
     signature: str
     families: tuple[str, ...]       # families (not tables) to compute
+
+
+def _work_chunk(jobs: list[Job], ds: Dataset, settings: FeatureSettings) -> list[RecordResult]:
+    """_work with the chunk first (the Dask task: the dataset and settings are scattered once)."""
+    return _work(ds, jobs, settings)
 
 
 def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[RecordResult]:
@@ -121,20 +129,62 @@ def plan(ds: Dataset, store, settings: FeatureSettings, limit: int | None = None
     return jobs, index_errors, skipped
 
 
-def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSettings, jobs: int = 1,
-                name: str | None = None, progress: Callable[[int], None] | None = None,
-                on_plan: Callable[[int, int], None] | None = None, limit: int | None = None) -> dict:
-    """Extract `settings` for every record of the dataset at `path` into the store; returns the
-    SPEC's `extract --json` object."""
+def _joblib_results(ds: Dataset, chunks: list[list[Job]], settings: FeatureSettings, jobs: int):
     from joblib import Parallel, delayed
 
+    workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), len(chunks) or 1))
+    if workers == 1:
+        return (_work(ds, c, settings) for c in chunks)
+    return Parallel(n_jobs=workers, return_as="generator_unordered")(delayed(_work)(ds, c, settings) for c in chunks)
+
+
+@contextmanager
+def _locked(store, wait: bool, on_wait: Callable[[str], None] | None):
+    """The store's writer lock; when another run holds it, say so and wait (or refuse at once)."""
+    from .store import StoreLockedError
+
+    stack = ExitStack()
+    try:
+        stack.enter_context(store.lock())
+    except StoreLockedError as err:
+        if not wait:
+            raise
+        if on_wait:
+            on_wait(str(err).split(";")[0])
+        stack.enter_context(store.lock(timeout=float("inf")))
+    with stack:
+        yield
+
+
+def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSettings, jobs: int = 1,
+                name: str | None = None, progress: Callable[[int], None] | None = None,
+                on_plan: Callable[[int, int], None] | None = None, limit: int | None = None,
+                scheduler: str | None = None, wait: bool = True,
+                on_wait: Callable[[str], None] | None = None) -> dict:
+    """Extract `settings` for every record of the dataset at `path` into the store; returns the
+    SPEC's `extract --json` object. `scheduler` ('tcp://host:port' or 'local:N') runs the records
+    on a Dask cluster instead of `jobs` joblib workers. `wait`: wait for another writer's lock."""
     from .store import FeatureStore
 
+    if scheduler is not None:
+        from .cluster import _import_distributed, parse_scheduler
+        parse_scheduler(scheduler)     # a bad spec or a missing extra fails before any work
+        _import_distributed()
     t0 = time.perf_counter()
     ds = open_dataset(path, name=name)
     store = FeatureStore(store_root)
-    with store.lock():
+    cluster_s = None
+    with _locked(store, wait, on_wait), ExitStack() as stack:
         todo, index_errors, skipped = plan(ds, store, settings, limit)
+        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        if scheduler is not None and chunks:
+            from .cluster import connect, run_chunks
+            t1 = time.perf_counter()
+            client = stack.enter_context(connect(scheduler))
+            cluster_s = time.perf_counter() - t1
+            results = run_chunks(client, _work_chunk, chunks, ds, settings)
+        else:
+            results = _joblib_results(ds, chunks, settings, jobs)
         if on_plan:
             on_plan(len(todo), skipped)
         versions = settings.versions()
@@ -150,13 +200,6 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
                 buffer = []
             last_write = time.perf_counter()
 
-        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
-        workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), len(chunks) or 1))
-        if workers == 1:
-            results = (_work(ds, c, settings) for c in chunks)
-        else:
-            results = Parallel(n_jobs=workers, return_as="generator_unordered")(
-                delayed(_work)(ds, c, settings) for c in chunks)
         for batch in results:
             buffer.extend(batch)
             if progress:
@@ -169,7 +212,11 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
     seconds = time.perf_counter() - t0
     computed = len(todo)
     n_records = len(ds.refs()[:limit]) + (len(ds.index_errors) if limit is None else 0)
-    return {"store": str(store_root), "dataset": ds.name, "records": n_records,
-            "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
-            "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
-            "families": list(settings.tables()), "format": ds.format}
+    out = {"store": str(store_root), "dataset": ds.name, "records": n_records,
+           "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
+           "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
+           "families": list(settings.tables()), "format": ds.format}
+    if scheduler is not None:
+        out["scheduler"] = scheduler
+        out["cluster_start_s"] = None if cluster_s is None else round(cluster_s, 3)
+    return out

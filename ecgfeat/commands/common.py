@@ -89,8 +89,10 @@ def _is_user_error(err: BaseException) -> bool:
     known = (UserError, DatasetError, RecordError, FetchError, StoreError, ValueError, FileNotFoundError, PermissionError)
     if isinstance(err, known):
         return True
-    models = __import__("sys").modules.get("ecgfeat.models.persist")  # loaded only if a model was touched
-    return models is not None and isinstance(err, models.ModelFileError)
+    modules = __import__("sys").modules  # these are loaded only when a model / a cluster was used
+    models, cluster = modules.get("ecgfeat.models.persist"), modules.get("ecgfeat.cluster")
+    return ((models is not None and isinstance(err, models.ModelFileError))
+            or (cluster is not None and isinstance(err, cluster.ClusterError)))
 
 
 @contextmanager

@@ -18,7 +18,11 @@ EXTRACT_EXAMPLES = """Examples:
 
   ecgfeat extract data/cpsc2018 --features expert,rhythm --store /fast/disk/store
 
-  ecgfeat extract data/ptbxl --tsfresh-set efficient --jobs 8 --json"""
+  ecgfeat extract data/ptbxl --tsfresh-set efficient --jobs 8 --json
+
+  ecgfeat extract data/ptbxl --scheduler local:4            # a Dask LocalCluster of 4 workers
+
+  ecgfeat extract /mnt/shared/mimic-iv-ecg --scheduler tcp://10.0.0.5:8786   # pip install 'ecgfeat[dask]'"""
 
 
 @handle_errors
@@ -30,6 +34,11 @@ def extract(
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name in the store (default: the folder's name)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N records of the dataset (a quick try)."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Run the records on Dask: tcp://HOST:PORT (a running `dask scheduler`; "
+        "workers must see the dataset at the same path) or local:N (N local worker processes). "
+        "Needs pip install 'ecgfeat[dask]'. Replaces --jobs."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="When another extract is writing the store: wait for it (default) or stop at once."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Extract features per record and lead into the Parquet feature store; computes only what the
@@ -48,7 +57,14 @@ def extract(
     elif not path.exists():
         raise UserError(f"{path}: no such file or folder")
     store = store or ws / "feature_store"
-    out = extract_with_progress(path, store, settings, jobs, con, name=name, limit=limit)
+    if scheduler is not None:
+        from ..cluster import ClusterError, parse_scheduler
+        try:
+            parse_scheduler(scheduler)
+        except ClusterError as err:
+            raise UserError(str(err)) from None
+    out = extract_with_progress(path, store, settings, jobs, con, name=name, limit=limit,
+                                scheduler=scheduler, wait=wait)
     rate = f", {out['records_per_s']} records/s" if out["computed"] else ""
     con.print(f"[bold]{out['dataset']}[/bold] ({out['format']}): {out['records']} records, "
               f"{out['computed']} computed, {out['skipped']} skipped, {out['errors']} with errors, "
@@ -57,7 +73,8 @@ def extract(
         emit_json(out)
 
 
-def extract_with_progress(path: Path, store: Path, settings, jobs: int, con, name=None, limit=None) -> dict:
+def extract_with_progress(path: Path, store: Path, settings, jobs: int, con, name=None, limit=None,
+                          scheduler=None, wait=True) -> dict:
     """run_extract behind a rich progress bar sized once the run knows what the store lacks."""
     from contextlib import ExitStack
 
@@ -71,8 +88,12 @@ def extract_with_progress(path: Path, store: Path, settings, jobs: int, con, nam
             if skipped:
                 con.print(f"{skipped} records already in the store: skipped")
 
+        def on_wait(reason: str) -> None:
+            con.print(f"{reason}: waiting for it to finish (Ctrl-C to stop; --no-wait refuses at once)")
+
         return run_extract(path, store, settings, jobs=jobs, name=name, on_plan=on_plan, limit=limit,
-                           progress=lambda n: bar["advance"](n))
+                           progress=lambda n: bar["advance"](n), scheduler=scheduler, wait=wait,
+                           on_wait=on_wait)
 
 
 store_app = typer.Typer(help="What the feature store holds.", no_args_is_help=True, epilog="""Examples:
