@@ -99,7 +99,7 @@ def read_scp_statements(path: str | Path) -> tuple[set[str], dict[str, str]]:
     """(all statement codes, diagnostic statement -> superclass) from PTB-XL's scp_statements.csv."""
     known: set[str] = set()
     to_super: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(fh)
         key = reader.fieldnames[0]
         for row in reader:

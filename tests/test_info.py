@@ -93,11 +93,11 @@ def test_info_on_bad_folder_lists_every_error_and_counts_good(tmp_path, ecg, mon
     assert out["warnings"] == []
     assert (out["format"], out["records"], out["readable"]) == ("challenge", 14, 3)
     reasons = {e["record"]: e["reason"] for e in out["errors"]}
-    assert len(out["errors"]) == 11 and set(reasons) == {*expected, "good_dat"}
+    assert len(out["errors"]) == 11 and set(reasons) == {*expected, "x/good_dat"}
     for rid, start in expected.items():
         assert reasons[rid].startswith(start)
-    assert reasons["good_dat"] == (f"{tmp_path / 'x' / 'good_dat.hea'}: duplicate record id good_dat "
-                                   f"(also {tmp_path / 'good_dat.hea'})")
+    assert reasons["x/good_dat"] == (f"{tmp_path / 'x' / 'good_dat.hea'}: duplicate record id good_dat "
+                                     f"(also {tmp_path / 'good_dat.hea'})")
     assert out["sampling_rates"] == {"257": 1, "500": 2}
     assert out["durations_s"] == {"min": 4.0, "median": 4.0, "max": 10.0}
     # good_mat has sinus rhythm alone: Normal; the .dat records have no labels at all

@@ -229,7 +229,8 @@ def test_duplicate_ids_across_subfolders(tmp_path, ecg):
     ds = open_dataset(tmp_path)
     assert [(r.record_id, r.path) for r in ds.refs()] == [("A0001", str(first)),
                                                           ("A0002", str(tmp_path / "b" / "A0002.hea"))]
-    assert ds.index_errors == [("A0001", f"{second}: duplicate record id A0001 (also {first})")]
+    # keyed by its path below the root: under "A0001" it would replace the first record's store row
+    assert ds.index_errors == [("b/A0001", f"{second}: duplicate record id A0001 (also {first})")]
 
 
 def test_symlink_loop_does_not_hang(tmp_path, ecg):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
@@ -64,7 +65,7 @@ def synth(
     con = console(as_json)
     with progress_bar("synthesising", n) as advance:
         synthesize(out, n=n, seed=seed, fs=fs, seconds=seconds, weights=weights, jobs=jobs, progress=advance)
-    con.print(f"wrote {n} records to [bold]{out}[/bold] (labels.csv, params.csv, synthetic.json)")
+    con.print(f"wrote {n} records to [bold]{escape(str(out))}[/bold] (labels.csv, params.csv, synthetic.json)")
     if as_json:
         emit_json(dataset_info(open_dataset(out), jobs=jobs))
 
@@ -77,7 +78,8 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Detect a dataset's format and decode every record once: counts, labels per class, durations,
-    sampling rates, and every unreadable record with its reason."""
+    sampling rates, and every unreadable record with its reason. Given one record file that cannot
+    be read, exit 1 with the reason."""
     from ..datasets import open_dataset
     from ..info import dataset_info
 
@@ -87,34 +89,38 @@ def info(
     n = len(ds.refs())
     with progress_bar(f"reading {ds.format}", n) as advance:
         out = dataset_info(ds, jobs=jobs, progress=advance)
+    if path.is_file() and not out["readable"] and out["errors"]:
+        raise UserError(out["errors"][0]["reason"])  # one record asked for, and it is unreadable: say why
     show_info(out, console(as_json))
     if as_json:
         emit_json(out)
 
 
 def show_info(out: dict, con) -> None:
-    con.print(f"[bold]{out['path']}[/bold]: format [bold]{out['format']}[/bold], "
+    """The human summary; every text from the data (paths, codes, reasons) is escaped: a folder
+    named like `x[/b]` is not rich markup."""
+    con.print(f"[bold]{escape(out['path'])}[/bold]: format [bold]{out['format']}[/bold], "
               f"{out['records']} records, {out['readable']} readable, {len(out['errors'])} errors")
     rates = ", ".join(f"{hz} Hz x {n}" for hz, n in out["sampling_rates"].items()) or "-"
     d = out["durations_s"]
     con.print(f"sampling rates: {rates}; duration min/median/max: {d['min']} / {d['median']} / {d['max']} s")
     for key, value in out.get("notes", {}).items():
         if key != "synthetic":
-            con.print(f"note: {key.replace('_', ' ')}: {value}")
+            con.print(f"note: {key.replace('_', ' ')}: {escape(str(value))}")
     for scheme, counts in out["labels"].items():
         if scheme == "raw" and len(counts) > 12:
             top = list(counts.items())[:12]
-            con.print(f"raw codes ({len(counts)} distinct), most frequent: " + ", ".join(f"{c} {k}" for c, k in top))
+            con.print(f"raw codes ({len(counts)} distinct), most frequent: " + escape(", ".join(f"{c} {k}" for c, k in top)))
             continue
         table = Table(title=f"labels: {scheme}", title_justify="left")
         for c in counts:
-            table.add_column(c, justify="right")
+            table.add_column(escape(c), justify="right")
         table.add_row(*(str(v) for v in counts.values()))
         con.print(table)
     for kind in ("errors", "warnings"):
         items = out.get(kind, [])
         for e in items[:20]:
-            con.print(f"[{'red' if kind == 'errors' else 'yellow'}]{kind[:-1]}[/]: {e['record']}: {e['reason']}")
+            con.print(f"[{'red' if kind == 'errors' else 'yellow'}]{kind[:-1]}[/]: {escape(str(e['record']) + ': ' + str(e['reason']))}")
         if len(items) > 20:
             con.print(f"... and {len(items) - 20} more {kind} (--json lists all)")
 

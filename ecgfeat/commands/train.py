@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .common import STATE, UserError, console, emit_json, progress_bar
@@ -65,7 +66,7 @@ def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> 
     _ensure_default(path, jobs)
     if not path.exists():
         raise UserError(f"--data {path}: no such folder, and dataset {dataset!r} is not in the store {store}")
-    con.print(f"{dataset!r} is not in the store yet: extracting it first (default features)")
+    con.print(escape(f"{dataset!r} is not in the store yet: extracting it first (default features)"))
     extract_with_progress(path, store, FeatureSettings(), jobs, con, name=dataset)
 
 
@@ -156,7 +157,7 @@ def train(
             res = do_train(cfg, out or STATE.workspace / "models", name=model_name if len(lead_sets) == 1 else None,
                            progress=lambda msg: advance(1), command="ecgfeat " + " ".join(sys.argv[1:]))
         m = res["metrics"]
-        con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records"
+        con.print(f"[bold]{escape(Path(res['model_dir']).name)}[/bold]: {m['n_records']} records"
                   f"{', ' + str(m['dropped_unlabelled']) + ' unlabelled dropped' if m['dropped_unlabelled'] else ''}; "
                   f"macro {_metrics_line(m)}")
         results.append(res)
@@ -181,7 +182,7 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
     todo = {}
     with progress_bar(f"signal cache ({cnn['fs']:g} Hz)", None) as advance:
         built = cache.build(path, jobs=jobs, progress=advance, on_plan=lambda n, kept: todo.update(n=n, kept=kept))
-    con.print(f"signal cache {built['path']}: {built['decoded']} decoded, {built['reused']} reused, "
+    con.print(f"signal cache {escape(str(built['path']))}: {built['decoded']} decoded, {built['reused']} reused, "
               f"{built['errors']} unreadable ({built['seconds']:.1f} s)")
     cfg = TrainConfig(model="cnn", dataset=dataset, store="", labels=labels, protocol=protocol, leads=lead_set,
                       preset=preset, seed=seed, n_boot=n_boot, jobs=jobs, cnn=cnn, data_path=str(path),
@@ -211,11 +212,11 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
                            command="ecgfeat " + " ".join(sys.argv[1:]))
         except KeyboardInterrupt:
             con.print(f"[red]interrupted[/red]: finished epochs are kept in "
-                      f"{(out or STATE.workspace / 'models') / ('.' + name + '.ckpt')}; the same command with --resume continues")
+                      f"{escape(str((out or STATE.workspace / 'models') / ('.' + name + '.ckpt')))}; the same command with --resume continues")
             raise typer.Exit(130)
         step(total - state["all"])
     m = res["metrics"]
-    con.print(f"[bold]{Path(res['model_dir']).name}[/bold]: {m['n_records']} records; macro {_metrics_line(m)}")
+    con.print(f"[bold]{escape(Path(res['model_dir']).name)}[/bold]: {m['n_records']} records; macro {_metrics_line(m)}")
     if as_json:
         emit_json(res)
 
@@ -236,7 +237,7 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> d
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{base}.json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = ["| rank | lead | macro AUC [95% CI] | macro F1 [95% CI] |", "|---|---|---|---|"]
-    table = Table(title=f"single-lead ranking ({base}), {seconds:.1f} s for 12 models, no re-extraction", title_justify="left")
+    table = Table(title=escape(f"single-lead ranking ({base}), {seconds:.1f} s for 12 models, no re-extraction"), title_justify="left")
     for col in ("rank", "lead", "macro AUC", "macro F1"):
         table.add_column(col)
     for i, r in enumerate(rows, 1):
@@ -246,7 +247,7 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> d
         lines.append(f"| {i} | {r['lead']} | {auc} | {f1} |")
     (folder / f"{base}.md").write_text("\n".join(lines) + "\n")
     con.print(table)
-    con.print(f"ranking written to {folder / (base + '.json')}")
+    con.print(escape(f"ranking written to {folder / (base + '.json')}"))
     return doc
 
 
@@ -256,7 +257,8 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Labels and probabilities for new records: extracts exactly the model's features (same
-    feature-set versions), applies its thresholds."""
+    feature-set versions), applies its thresholds. In a folder an unreadable record is an error
+    entry and the others are predicted; one record file that cannot be read exits 1 with the reason."""
     from ..predict import predict_records
 
     folder = Path(model)
@@ -268,15 +270,17 @@ def predict(
         raise UserError(f"{target}: no such file or folder")
     con = console(as_json)
     out = predict_records(target, folder)
-    table = Table(title=f"{out['model']}: {len(out['records'])} records", title_justify="left")
+    if target.is_file() and not out["records"] and out["errors"]:
+        raise UserError(out["errors"][0]["reason"])  # one record asked for, and it is unreadable: say why
+    table = Table(title=escape(f"{out['model']}: {len(out['records'])} records"), title_justify="left")
     table.add_column("record")
     table.add_column("labels")
     table.add_column("probabilities")
     for r in out["records"]:
         probs = ", ".join(f"{c} {p:.2f}" for c, p in sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:4])
-        table.add_row(r["record"], ", ".join(r["labels"]) or "-", probs)
+        table.add_row(escape(r["record"]), escape(", ".join(r["labels"]) or "-"), escape(probs))
     con.print(table)
     for e in out["errors"]:
-        con.print(f"[red]error[/red]: {e['record']}: {e['reason']}")
+        con.print(f"[red]error[/red]: {escape(str(e['record']) + ': ' + str(e['reason']))}")
     if as_json:
         emit_json(out)

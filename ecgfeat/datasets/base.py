@@ -96,6 +96,19 @@ def finish(record: Record, fs: float | None, where: str) -> Record:
     return record.resampled(fs) if fs else record
 
 
+def check_inside(root: str | os.PathLike | None, path: str) -> None:
+    """RecordError when `path` resolves (through symlinks) outside the dataset folder `root`.
+
+    A dataset from elsewhere is data: a link in it must not make ecgfeat read, and copy into a
+    store or a report, other files of this machine. Links that stay inside the folder are fine.
+    """
+    if root is None:
+        return
+    top, real = os.path.realpath(root), os.path.realpath(path)
+    if real != top and not real.startswith(top.rstrip(os.sep) + os.sep):
+        raise RecordError(f"{path}: symlink leads outside the dataset folder (to {real})")
+
+
 def content_hash(files: tuple[str, ...] | list[str]) -> str:
     """sha1 over the bytes of the files a record is decoded from (missing files hash as absent)."""
     h = hashlib.sha1()

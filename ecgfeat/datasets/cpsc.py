@@ -19,8 +19,8 @@ import scipy.io
 from ..labels import check_codes
 from ..record import Record, RecordError
 from ..vocab import LEADS
-from .base import IndexedDataset, RecordRef, finish
-from .wfdb_folder import parse_age, parse_sex, short, walk
+from .base import IndexedDataset, RecordRef, check_inside, finish
+from .wfdb_folder import duplicate_key, parse_age, parse_sex, short, walk
 
 FS = 500.0
 REFERENCE = "REFERENCE.csv"
@@ -38,7 +38,8 @@ def _norm_code(text: str) -> str:
 def read_reference(path: str | Path) -> dict[str, tuple[str, ...]]:
     """REFERENCE.csv -> {recording: codes as strings}, blanks dropped, order kept."""
     out: dict[str, tuple[str, ...]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    # a stray non-UTF-8 byte (a spreadsheet's Latin-1 save) costs its own cell, not every label
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         for i, row in enumerate(csv.reader(fh)):
             if not row or not row[0].strip():
                 continue
@@ -86,7 +87,8 @@ def load_cpsc_mat(path: str) -> tuple[np.ndarray, float | None, str | None]:
         raise RecordError(f"{path}: {data.shape[0]} leads in ECG.data, need the 12 standard leads")
     age = parse_age(_scalar(getattr(ecg, "age", None)))
     sex = parse_sex(_scalar(getattr(ecg, "sex", None)))
-    return data.astype(np.float32), age, sex
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: Inf, refused by check_signal
+        return data.astype(np.float32), age, sex
 
 
 @dataclass
@@ -122,7 +124,8 @@ class CpscOriginal(IndexedDataset):
                     continue  # a .mat with a header beside is a Challenge/WFDB record
                 path = os.path.join(dirpath, fn)
                 if stem in seen:
-                    self.index_errors.append((stem, f"{path}: duplicate record id {stem} (also {seen[stem]})"))
+                    self.index_errors.append((duplicate_key(self.root, dirpath, stem),
+                                              f"{path}: duplicate record id {stem} (also {seen[stem]})"))
                     continue
                 seen[stem] = path
                 refs.append(RecordRef(stem, path, (path,)))
@@ -131,6 +134,8 @@ class CpscOriginal(IndexedDataset):
     def read(self, ref: RecordRef, fs: float | None = None) -> Record:
         codes = self._labels.get(ref.record_id, ())
         check_codes(codes, "cpsc", f"{self._reference} row {ref.record_id}")
+        if not self.only:
+            check_inside(self.root, ref.path)
         data, age, sex = load_cpsc_mat(ref.path)
         rec = Record(record_id=ref.record_id, signal=data, fs=FS, age=age, sex=sex, codes=codes,
                      code_system="cpsc" if self._reference else "none", source=ref.path,

@@ -2,7 +2,8 @@
 
 The index comes from the csv alone (record id = str(ecg_id)); each ref carries its `strat_fold`
 and `patient_id`, so folds are known without reading a signal. Rows whose header file is absent
-(a partial download) are counted in `notes["rows_without_signal"]`, not reported as errors.
+(a partial download) are counted in `notes["rows_without_signal"]`, not reported as errors. A
+second row with an ecg_id already seen is an index error (keyed "<id> (line <n>)").
 """
 
 from __future__ import annotations
@@ -73,13 +74,20 @@ class PtbXl(IndexedDataset):
     def _index(self) -> list[RecordRef]:
         column = "filename_hr" if self.rate == 500 else "filename_lr"
         try:
-            db = pd.read_csv(self._db, dtype={"scp_codes": str, column: str})
+            # encoding_errors: a stray non-UTF-8 byte (e.g. in the German `report` text) costs that cell only
+            db = pd.read_csv(self._db, dtype={"scp_codes": str, column: str}, encoding_errors="replace")
             db = db[["ecg_id", "patient_id", "age", "sex", "scp_codes", "strat_fold", column]]
         except (OSError, ValueError, KeyError) as err:
             raise DatasetError(f"{self._db}: unreadable PTB-XL database ({short(err)})") from None
-        refs, missing = [], 0
-        for row in db.itertuples(index=False):
+        refs, missing, line_of = [], 0, {}
+        for line, row in enumerate(db.itertuples(index=False), 2):  # csv line numbers: the header is line 1
             rid = str(_as_id(row.ecg_id))
+            if rid in line_of:  # one id, one record: a second row would be a second record under the same id
+                # keyed apart from `rid`: the first row's record is read and stored under that id
+                self.index_errors.append((f"{rid} (line {line})",
+                                          f"{self._db} line {line}: duplicate ecg_id {rid} (also on line {line_of[rid]})"))
+                continue
+            line_of[rid] = line
             rel = str(getattr(row, column) or "")
             if not rel or rel == "nan" or os.path.isabs(rel) or ".." in Path(rel).parts:
                 self.index_errors.append((rid, f"{self._db} row ecg_id={rid}: bad {column} {rel!r}"))
@@ -111,7 +119,7 @@ class PtbXl(IndexedDataset):
             raise RecordError(f"{where}: malformed scp_codes ({short(err)})") from None
         codes = tuple(scp)
         check_codes(codes, "scp", where, known=self._known)
-        signal, rate, h = load_wfdb_12(ref.path)
+        signal, rate, h = load_wfdb_12(ref.path, root=self.root)
         meta = {"strat_fold": row["strat_fold"], "patient_id": row["patient_id"], "scp_codes": scp,
                 "ptbxl_super": ptbxl_super_from_codes(codes, self._to_super)}
         source = os.path.join(os.path.dirname(ref.path), h.file_name[0])

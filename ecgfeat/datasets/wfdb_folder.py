@@ -7,7 +7,8 @@ Two formats from one reader:
   vocab.CPSC9 joined by ";") at the folder root, as the embedded synthetic dataset writes it.
 
 The record id is the header's file stem; a second header with the same stem elsewhere in the tree
-is an index error. Directory symlinks are not followed (a symlink loop cannot hang the walk).
+is an index error, keyed by its path below the root (``b/A0001``) so it never replaces the first.
+Directory symlinks are not followed (a symlink loop cannot hang the walk).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import csv
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ import wfdb
 from ..labels import check_codes
 from ..record import Record, RecordError, order_leads
 from ..vocab import LEADS, canonical_lead
-from .base import IndexedDataset, RecordRef, finish
+from .base import IndexedDataset, RecordRef, check_inside, finish
 
 SIGNAL_EXTS = (".dat", ".mat")
 SNIFF_HEADERS = 20  # headers read while indexing to tell a Challenge folder from a plain WFDB one
@@ -50,9 +52,17 @@ def walk(root: str | Path):
         yield dirpath, sorted(filenames)
 
 
+def duplicate_key(root, dirpath: str, stem: str) -> str:
+    """The key of a duplicate record id's error entry: its path below the dataset root, without the
+    extension (``b/A0001``). Not the id itself: the first record of that id is read and stored under
+    it, and an error row under the same key would replace it in the feature store (and back again
+    on the next run)."""
+    return Path(os.path.relpath(os.path.join(dirpath, stem), root)).as_posix()
+
+
 def read_header(hea: str):
     """wfdb header of `hea` (a .hea path), or RecordError naming it."""
-    _refuse_escaping_names(hea)
+    _check_raw_header(hea)
     try:
         h = wfdb.rdheader(hea[:-4])
     except Exception as err:
@@ -61,24 +71,57 @@ def read_header(hea: str):
         raise RecordError(f"{hea}: multi-segment WFDB records are not supported")
     if not h.n_sig or not h.file_name:
         raise RecordError(f"{hea}: header declares no signals")
+    if len(h.file_name) != h.n_sig:  # e.g. a header cut short: wfdb reads the lines that are there
+        raise RecordError(f"{hea}: header declares {h.n_sig} signals but has {len(h.file_name)} signal lines")
     return h
 
 
-def _refuse_escaping_names(hea: str) -> None:
-    """A signal file name with a path in it must not lead out of the dataset folder.
+# a signal line's third field: gain, optional (baseline), optional /units (WFDB header grammar)
+_GAIN_FIELD = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\(([-+]?\d+)\))?(?:/(\S+))?$")
 
-    wfdb's own header grammar rejects such names too, but as "invalid syntax in signal line";
-    this says what is wrong. Checked on the raw text, before wfdb parses it.
+
+def _check_raw_header(hea: str) -> None:
+    """What wfdb's header parser lets through silently, checked on the raw bytes first.
+
+    wfdb decodes a header as ASCII dropping other bytes, reads a zero gain as its default 200,
+    and on a garbled gain field shifts the fields so that the rest of the line becomes the lead
+    name. Each of these would give a wrong signal or a misleading reason; here they are one-line
+    errors naming the header: an empty file; a non-ASCII byte outside a # comment; a signal file
+    name with a path in it (it must not lead out of the dataset folder); and, for the 12 standard
+    leads, a gain field that is malformed, zero (WFDB's "uncalibrated": the amplitude in mV is
+    unknown) or negative.
     """
     try:
-        with open(hea, encoding="utf-8", errors="replace") as fh:
-            lines = [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+        raw = open(hea, "rb").read()
     except OSError as err:
         raise RecordError(f"{hea}: unreadable WFDB header ({short(err)})") from None
-    for line in lines[1:]:
-        name = line.split()[0]
+    if not raw:
+        raise RecordError(f"{hea}: empty file (0 bytes)")
+    lines = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        text = line.strip()
+        if not text or text.startswith(b"#"):
+            continue
+        code = text.split(b"#", 1)[0]  # a comment may follow the fields
+        bad = next((c for c in code if c > 127), None)
+        if bad is not None:
+            raise RecordError(f"{hea}: non-ASCII byte 0x{bad:02x} in line {number}; WFDB headers are ASCII outside # comments")
+        lines.append(code.decode("ascii").split())
+    for fields in lines[1:]:
+        name = fields[0]
         if "/" in name or "\\" in name or ".." in name:
             raise RecordError(f"{hea}: signal file name {name!r} points outside the record's folder")
+        lead = canonical_lead(" ".join(fields[8:])) if len(fields) > 8 else None
+        if lead is None:
+            continue  # not one of the 12 (dropped), or no name: order_leads names what is missing
+        m = _GAIN_FIELD.match(fields[2])
+        if not m:
+            raise RecordError(f"{hea}: malformed gain/baseline/units field {fields[2]!r} of lead {lead}")
+        gain = float(m.group(1))
+        if gain == 0:
+            raise RecordError(f"{hea}: ADC gain 0 of lead {lead}: uncalibrated, its amplitude in mV is unknown")
+        if gain < 0:
+            raise RecordError(f"{hea}: negative ADC gain {m.group(1)} of lead {lead}")
 
 
 def header_comments(h) -> dict[str, str]:
@@ -108,8 +151,9 @@ def parse_sex(value) -> str | None:
     return None
 
 
-def _signal_files(hea: str, h) -> dict[str, str]:
-    """{file name in header: path}, refusing names that leave the header's folder or are missing/empty."""
+def _signal_files(hea: str, h, root=None) -> dict[str, str]:
+    """{file name in header: path}, refusing names that leave the header's folder (or, through a
+    symlink, the dataset folder `root`) or are missing/empty."""
     folder = os.path.dirname(hea)
     out = {}
     for fname in dict.fromkeys(h.file_name):
@@ -117,6 +161,7 @@ def _signal_files(hea: str, h) -> dict[str, str]:
                 or os.path.isabs(fname)):
             raise RecordError(f"{hea}: signal file name {fname!r} points outside the record's folder")
         path = os.path.join(folder, fname)
+        check_inside(root, path)
         if not os.path.isfile(path):
             raise RecordError(f"{path}: signal file named in {os.path.basename(hea)} is missing")
         if os.path.getsize(path) == 0:
@@ -175,9 +220,10 @@ def _decode_challenge_mat(path: str, h) -> np.ndarray:
     return (d - base[:, None]) / gain[:, None]
 
 
-def decode_signal(hea: str, h) -> np.ndarray:
-    """(n_sig, n) float64 in mV of a WFDB record whose header `h` was read from `hea`."""
-    files = _signal_files(hea, h)
+def decode_signal(hea: str, h, root=None) -> np.ndarray:
+    """(n_sig, n) float64 in mV of a WFDB record whose header `h` was read from `hea`; every file
+    must resolve inside the dataset folder `root` (when given)."""
+    files = _signal_files(hea, h, root)
     if any((s or 1) != 1 for s in h.samps_per_frame):
         raise RecordError(f"{hea}: multi-frequency records (samples per frame > 1) are not supported")
     if len(files) == 1 and next(iter(files)).lower().endswith(".mat"):
@@ -201,19 +247,22 @@ def decode_signal(hea: str, h) -> np.ndarray:
     return sig
 
 
-def load_wfdb_12(hea: str) -> tuple[np.ndarray, float, object]:
-    """(signal (12, n) float32 mV in vocab.LEADS order, fs, header) of the record of `hea`."""
+def load_wfdb_12(hea: str, root=None) -> tuple[np.ndarray, float, object]:
+    """(signal (12, n) float32 mV in vocab.LEADS order, fs, header) of the record of `hea`. With
+    `root` (the dataset folder), a header or signal file that is a symlink leading out of it is refused."""
+    check_inside(root, hea)
     h = read_header(hea)
     names = [str(n) for n in (h.sig_name or [])]
     if h.n_sig < len(LEADS):
         raise RecordError(f"{hea}: {h.n_sig} leads ({', '.join(names)}), need the 12 standard leads")
-    sig = decode_signal(hea, h)
+    sig = decode_signal(hea, h, root)
     return order_leads(sig, names, hea), float(h.fs), h
 
 
 def read_labels_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
     """labels.csv (`record,labels`, classes joined by ';') -> {record: classes}."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    # a stray non-UTF-8 byte (a spreadsheet's Latin-1 save) costs its own cell, not every label
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         reader = csv.DictReader(fh)
         cols = [c.strip().lower() for c in reader.fieldnames or []]
         if "record" not in cols or "labels" not in cols:
@@ -272,8 +321,8 @@ class WfdbFolder(IndexedDataset):
                 stem = fn[:-4]
                 hea = os.path.join(dirpath, fn)
                 if stem in seen:
-                    self.index_errors.append(
-                        (stem, f"{hea}: duplicate record id {stem} (also {seen[stem]})"))
+                    self.index_errors.append((duplicate_key(self.root, dirpath, stem),
+                                              f"{hea}: duplicate record id {stem} (also {seen[stem]})"))
                     continue
                 seen[stem] = hea
                 files = [os.path.join(dirpath, stem + e) for e in SIGNAL_EXTS if stem + e in names]
@@ -291,7 +340,8 @@ class WfdbFolder(IndexedDataset):
         return False
 
     def read(self, ref: RecordRef, fs: float | None = None) -> Record:
-        signal, rate, h = load_wfdb_12(ref.path)
+        # a single file named by the user is read wherever it is; a folder's files stay in the folder
+        signal, rate, h = load_wfdb_12(ref.path, root=None if self.only else self.root)
         comments = header_comments(h)
         if ref.record_id in self._labels:
             codes, system = self._labels[ref.record_id], "cpsc9"

@@ -108,6 +108,9 @@ def rhythm_features(xf: np.ndarray, tp: Templates, d: Delineation) -> dict[str, 
     for beat in np.setdiff1d(np.arange(fid.size), tp.epoch_beats):  # edge beats without an epoch
         keep[max(fid[beat] - int(0.1 * fs), 0):fid[beat] + int(0.4 * fs)] = False
     if keep.sum() > fs:
+        # the segments left out hold uncancelled QRS complexes: zeroed before filtering, or the band-pass
+        # rings them into the kept segments (the "share" of 3-9 Hz power then exceeds 1 on short records)
+        resid[:, ~keep] = 0.0
         band = bandpass(resid, 3.0, 9.0, fs, order=2)[:, keep]
         f["fwave_rms_uv"] = float(np.sqrt(np.mean(band ** 2)) * 1000.0)
         total = np.mean(resid[:, keep] ** 2)

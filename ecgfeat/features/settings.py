@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 
 FAMILIES = ("expert", "rhythm", "tsfresh")
 TSFRESH_SETS = ("fast", "efficient")
-VERSIONS = {"expert": "1", "rhythm": "1", "tsfresh-fast": "1", "tsfresh-efficient": "1"}
+# 2: beat detection sets its QRS level from the candidates that stand out of the envelope (slow rhythms
+# no longer count T waves and noise as beats: every family reads the beats); rhythm's f-wave band-pass
+# no longer rings uncancelled beats into the kept segments
+VERSIONS = {"expert": "2", "rhythm": "2", "tsfresh-fast": "2", "tsfresh-efficient": "2"}
 DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh")
 TSFRESH_FS = 100.0   # the tsfresh family looks at the diagnostic band resampled to 100 Hz
 

@@ -5,10 +5,11 @@ over 120 ms (Pan-Tompkins' integration, made multi-lead): a beat invisible in on
 others, and a noisy lead is outvoted. Integrating |slope| (not slope squared) measures a complex's
 total variation, i.e. its amplitude, so a wide premature ventricular beat is not lost to the
 narrow sinus beats. Peaks closer than 250 ms are one beat (max 240 bpm); the threshold is 30% of
-the typical QRS level (median of the upper half of candidate peaks, so neither one huge PVC nor the
-T waves set it), with a search-back at 15% in gaps longer than 1.66 median RR. As in Pan-Tompkins,
-a candidate within 450 ms of the previous beat whose steepest slope is under half of that beat's
-*and* whose amplitude is under 70% of it is a T wave, not a beat.
+the typical QRS level (median of the upper half of the candidate peaks that stand out of the
+envelope's median level, so neither one huge PVC nor the T waves and noise of a slow rhythm set
+it), with a search-back at 15% in gaps longer than 1.66 median RR. As in Pan-Tompkins, a candidate
+within 450 ms of the previous beat whose steepest slope is under half of that beat's *and* whose
+amplitude is under 70% of it is a T wave, not a beat.
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ def detect_beats(x: np.ndarray, fs: float) -> np.ndarray:
     if cand.size == 0:
         return cand
     h = env[cand]
-    ref = np.median(h[h >= np.median(h)])
+    # the typical QRS level: the median of the upper half of the candidates that stand out of the
+    # envelope's own level (twice its median, which the QRS windows are too brief to set). The upper
+    # half of *all* candidates is the QRS only while beats are at least half of them; in a slow rhythm
+    # (40 bpm: a QRS, a T, a P and a few noise ripples per beat) it reaches down to T waves and noise,
+    # and a threshold at 30% of that counts them as beats.
+    pool = h[h > 2.0 * np.median(env)]
+    pool = pool if pool.size else h
+    ref = np.median(pool[pool >= np.median(pool)])
     beats = _drop_t_waves(cand[h >= 0.3 * ref], slope, bp, fs)
     if beats.size >= 3:  # search back in long gaps for a beat missed by the threshold
         rr = np.median(np.diff(beats))
