@@ -28,7 +28,8 @@ from .store.results import RecordResult
 
 WRITE_EVERY = int(os.environ.get("ECGFEAT_WRITE_EVERY", 128))   # records per store commit ...
 WRITE_SECONDS = 15.0     # ... or this often, whichever first
-CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib task
+CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib / Dask task
+MAX_ERRORS_SHOWN = 10                  # error reasons of this run listed in the result
 
 
 def signature(files) -> str:
@@ -188,7 +189,7 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
         if on_plan:
             on_plan(len(todo), skipped)
         versions = settings.versions()
-        n_err = 0
+        n_err, first_errors = 0, []
         buffer: list[RecordResult] = list(index_errors)
         last_write = time.perf_counter()
 
@@ -197,6 +198,9 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
             if buffer:
                 store.write(ds.name, buffer, versions, source_path=str(Path(path).resolve()), format=ds.format)
                 n_err += sum(bool(r.errors) for r in buffer)
+                first_errors.extend({"record": r.record_id, "stage": stage, "reason": reason}
+                                    for r in buffer for stage, reason in r.errors[:1])
+                del first_errors[MAX_ERRORS_SHOWN:]
                 buffer = []
             last_write = time.perf_counter()
 
@@ -207,7 +211,7 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
             if len(buffer) >= WRITE_EVERY or time.perf_counter() - last_write > WRITE_SECONDS:
                 flush()
         flush()
-        if todo or index_errors:
+        if ds.name in store.datasets():   # also finishes a compaction that a killed run left undone
             store.compact(ds.name)
     seconds = time.perf_counter() - t0
     computed = len(todo)
@@ -215,7 +219,7 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
     out = {"store": str(store_root), "dataset": ds.name, "records": n_records,
            "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
            "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
-           "families": list(settings.tables()), "format": ds.format}
+           "families": list(settings.tables()), "format": ds.format, "first_errors": first_errors}
     if scheduler is not None:
         out["scheduler"] = scheduler
         out["cluster_start_s"] = None if cluster_s is None else round(cluster_s, 3)

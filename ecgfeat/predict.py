@@ -33,11 +33,20 @@ def load_model(folder: Path, n_jobs: int = 1):
         config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as err:
         raise ModelFileError(f"{folder / 'config.json'}: unreadable ({type(err).__name__}: {err})") from None
-    if config.get("model") == "cnn":
+    key = "network" if isinstance(config, dict) and config.get("model") == "cnn" else "estimators"
+    if not isinstance(config, dict) or not isinstance(config.get(key), dict):
+        raise ModelFileError(f"{folder / 'config.json'}: not an ecgfeat model config (no {key!r} object); refusing to load")
+    if key == "network":
         from .deep.persist import load_cnn
         return config, load_cnn(folder / "model", config["network"], n_jobs=n_jobs)
     from .models.persist import load_ovr
     return config, load_ovr(folder / "model", config["estimators"])
+
+
+def index_errors(ds) -> list[dict]:
+    """Records found unusable while indexing (e.g. a duplicate record id): error entries too."""
+    ds.refs()
+    return [{"record": rid, "reason": reason} for rid, reason in ds.index_errors]
 
 
 def _labelled(ids, proba, classes, thr) -> list[dict]:
@@ -51,7 +60,8 @@ def _predict_cnn(target: Path, config: dict, model, batch: int = 64) -> dict:
 
     fs = model._s.fs
     classes, thr = config["classes"], np.array([config["thresholds"][c] for c in config["classes"]])
-    records, errors, pending = [], [], []
+    ds = open_dataset(target)
+    records, errors, pending = [], index_errors(ds), []
 
     def flush():
         if pending:
@@ -59,7 +69,7 @@ def _predict_cnn(target: Path, config: dict, model, batch: int = 64) -> dict:
             records.extend(_labelled(X.ids, model.predict_proba(X), classes, thr))
             pending.clear()
 
-    for ref, rec in open_dataset(target).iter_records(fs=fs):
+    for ref, rec in ds.iter_records(fs=fs):
         if isinstance(rec, Exception):
             errors.append({"record": ref.record_id, "reason": str(rec)})
             continue
@@ -75,11 +85,12 @@ def predict_records(target: Path, folder: Path, n_jobs: int = 1) -> dict:
     if config.get("model") == "cnn":
         return _predict_cnn(target, config, model)
     settings = settings_for(config["families"])
-    stale = {t: v for t, v in settings.versions().items() if VERSIONS.get(t) != v}
+    # the versions the model was trained on (a model saved before they were recorded: unknown, trusted)
+    stale = {t: v for t, v in (config.get("feature_versions") or {}).items() if VERSIONS.get(t) != v}
     if stale:
         raise ValueError(f"{folder}: trained on feature versions {stale}, this ecgfeat computes {VERSIONS}; retrain")
     ds = open_dataset(target)
-    rows, ids, errors = [], [], []
+    rows, ids, errors = [], [], index_errors(ds)
     for ref, rec in ds.iter_records():
         if isinstance(rec, Exception):
             errors.append({"record": ref.record_id, "reason": str(rec)})

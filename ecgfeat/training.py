@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .store._files import fsync_dir
 from .vocab import LEADS
 
 N_FOLDS = 10
@@ -104,6 +106,7 @@ def load_matrix(cfg: TrainConfig):
                       record_level=cfg.record_features)
     X, Y, classes, folds, notes = select_labelled(data.X, data.y, data.labeled, data.folds, data.groups, cfg)
     notes["families"] = families
+    notes["feature_versions"] = {f: versions.get(f) for f in families}   # predict refuses other versions
     X = X.loc[:, X.notna().any(axis=0)]  # columns that are NaN everywhere (e.g. flat leads) carry nothing
     notes["fingerprint"] = store_fingerprint(data.info, versions, families)
     notes["source_path"] = store.source_path(cfg.dataset)
@@ -181,17 +184,69 @@ def run_protocol(cfg: TrainConfig, X, Y: np.ndarray, folds: np.ndarray,
 
 
 def _write_atomic(final: Path, build: Callable[[Path], None]) -> None:
-    """Build a model folder beside `final` and rename it into place: complete or absent, never half."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    """Build a model folder beside `final` and rename it into place: complete or absent, never half.
+
+    The folder is built as `.<name>.tmp-<pid>` (ignored by compare, like every dot folder), its
+    files fsynced, then renamed over `final` (a previous `final` is first moved to `.<name>.old-<pid>`
+    and deleted after). Leftovers of a killed run are cleaned first (see `_clean_stale`)."""
+    parent = final.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(final)
+    tmp = parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    build(tmp)
-    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    try:
+        build(tmp)
+        _fsync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = parent / f".{final.name}.old-{os.getpid()}"
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
+    fsync_dir(parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False      # a leftover of an earlier run that had our pid: not in use by us now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:       # EPERM: someone else's live process
+        return True
+    return True
+
+
+def _clean_stale(final: Path) -> None:
+    """Remove `.<name>.tmp-<pid>` / `.<name>.old-<pid>` folders of dead processes (a run killed while
+    writing). When `final` itself is absent (killed between moving the previous model aside and
+    renaming the new one in), the previous complete model is moved back first."""
+    pattern = re.compile(re.escape(f".{final.name}.") + r"(tmp|old)-(\d+)")
+    stale = []
+    for p in final.parent.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m and not _pid_alive(int(m.group(2))):
+            stale.append((m.group(1), p))
+    for kind, p in stale:
+        if kind == "old" and not final.exists():
+            try:
+                os.replace(p, final)
+                continue
+            except OSError:
+                pass
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """fsync every file and folder under `folder` (before it is renamed into place)."""
+    for dirpath, _, filenames in os.walk(folder):
+        for f in filenames:
+            fsync_dir(Path(dirpath) / f)   # opens read-only and fsyncs: a file as well as a folder
+        fsync_dir(Path(dirpath))
 
 
 def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
@@ -236,7 +291,8 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
         metrics_doc["preset"] = cfg.preset
         metrics_doc["epochs"] = [m.history_ for m in models]
     config = {**asdict(cfg), "leads": list(cfg.leads), "name": name, "classes": classes,
-              "families": notes.get("families", []), "feature_names": list(getattr(X, "columns", [])),
+              "families": notes.get("families", []), "feature_versions": notes.get("feature_versions", {}),
+              "feature_names": list(getattr(X, "columns", [])),
               "n_features": X.shape[1] if hasattr(X, "columns") else 0,
               "n_labelled": int(Y.shape[0]), "store_fingerprint": notes["fingerprint"],
               "dataset_path": notes["source_path"], "fold_source": notes["folds"], "n_folds": N_FOLDS,
@@ -289,7 +345,9 @@ def _checkpoints(cfg: TrainConfig, models_dir: Path, name: str, resume: bool) ->
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    run.write_text(json.dumps(want, indent=2, default=_json) + "\n")
+    tmp = folder / f".run.json.tmp-{os.getpid()}"     # complete or absent, like every file we commit
+    tmp.write_text(json.dumps(want, indent=2, default=_json) + "\n")
+    os.replace(tmp, run)
     return folder
 
 

@@ -159,3 +159,37 @@ class Ecg:
 @pytest.fixture
 def ecg() -> type[Ecg]:
     return Ecg
+
+
+# ----------------------------------------------------------------------------- fault-trial tally
+
+TRIALS = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def trial_log(request) -> dict:
+    """{kind: {"run": n, "ok": n, "phases": {phase: n}}}: the kill / concurrency trials of
+    test_faults.py count themselves here; the terminal summary prints the tally."""
+    return request.config.stash.setdefault(TRIALS, {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    log = config.stash.get(TRIALS, None)
+    if not log:
+        return
+
+    def part(kind: str, label: str) -> str | None:
+        t = log.get(kind)
+        if not t:
+            return None
+        phases = ", ".join(f"{n} {p}" for p, n in t.get("phases", {}).items() if n)
+        return f"{t['run']} {label} ({t['ok']} ok{'; ' + phases if phases else ''})"
+
+    kills = [p for p in (part("extract", "extract"), part("train", "train")) if p]
+    line = []
+    if kills:
+        line.append("kill trials: " + ", ".join(kills))
+    conc = part("concurrency", "runs of two extracts at once")
+    if conc:
+        line.append("concurrency trials: " + conc)
+    terminalreporter.write_line("; ".join(line))

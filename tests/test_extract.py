@@ -90,11 +90,18 @@ def test_bad_records_become_error_rows_and_the_rest_is_extracted(small, tmp_path
     assert set(reasons) == {"S00002", "S00003", "S00004"}
     assert reasons["S00002"].startswith(str(ds_dir / "S00002.dat")) and "truncated" in reasons["S00002"]
     assert "missing" in reasons["S00003"] and "outside" in reasons["S00004"]
+    assert sorted((e["record"], e["stage"], e["reason"]) for e in out["first_errors"]) == \
+        sorted((r, "read", why) for r, why in reasons.items())
     X = FeatureStore(tmp_path / "store").read("mixed").X
     good = X.drop(index=["S00002", "S00003", "S00004"], errors="ignore")
     assert len(good) == 21 and good["all__expert__hr_bpm"].notna().all()
     # unchanged bad records are not retried
     assert run_extract(ds_dir, tmp_path / "store", FAST, jobs=1)["computed"] == 0
+    # the CLI lists this run's reasons after its summary line (a fresh store: all three again)
+    res = runner.invoke(app, ["extract", str(ds_dir), "--store", str(tmp_path / "s2"), "--features", "expert"])
+    assert res.exit_code == 0, res.output
+    listed = [line for line in res.output.splitlines() if line.startswith("error ")]
+    assert sorted(listed) == sorted(f"error {r} (read): {why}" for r, why in reasons.items())
 
 
 def _seq(store) -> int:

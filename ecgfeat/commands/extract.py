@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
@@ -66,9 +67,13 @@ def extract(
     out = extract_with_progress(path, store, settings, jobs, con, name=name, limit=limit,
                                 scheduler=scheduler, wait=wait)
     rate = f", {out['records_per_s']} records/s" if out["computed"] else ""
-    con.print(f"[bold]{out['dataset']}[/bold] ({out['format']}): {out['records']} records, "
+    con.print(f"[bold]{escape(out['dataset'])}[/bold] ({out['format']}): {out['records']} records, "
               f"{out['computed']} computed, {out['skipped']} skipped, {out['errors']} with errors, "
-              f"{out['seconds']:.1f} s{rate} -> {out['store']}")
+              f"{out['seconds']:.1f} s{rate} -> {escape(out['store'])}")
+    for e in out["first_errors"]:
+        con.print(f"[red]error[/red] {escape(e['record'])} ({e['stage']}): {escape(e['reason'])}")
+    if out["errors"] > len(out["first_errors"]):
+        con.print(f"... {out['errors'] - len(out['first_errors'])} more: `ecgfeat store info {escape(out['dataset'])}`")
     if as_json:
         emit_json(out)
 
@@ -113,14 +118,14 @@ def ls(store: Optional[Path] = typer.Option(None, "--store", help="Feature store
     fs = FeatureStore(store or STATE.workspace / "feature_store")
     rows = [fs.summary(d) for d in fs.datasets()]
     con = console(as_json)
-    table = Table(title=f"feature store {fs.root}", title_justify="left")
+    table = Table(title=f"feature store {escape(str(fs.root))}", title_justify="left")
     for col in ("dataset", "records", "features", "families", "errors"):
         table.add_column(col, justify="left" if col in ("dataset", "families") else "right")
     for s in rows:
         fams = s.get("families", {})
-        table.add_row(s["dataset"], str(s["records"]), str(sum(fams.values())),
+        table.add_row(escape(s["dataset"]), str(s["records"]), str(sum(fams.values())),
                       ", ".join(f"{k} {v}" for k, v in fams.items()), str(s.get("errors", 0)))
-    con.print(table if rows else f"{fs.root}: empty store (run `ecgfeat extract`)")
+    con.print(table if rows else f"{escape(str(fs.root))}: empty store (run `ecgfeat extract`)")
     if as_json:
         emit_json({"store": str(fs.root), "datasets": rows})
 
@@ -138,11 +143,11 @@ def info(dataset: str = typer.Argument(..., help="Dataset name (see `ecgfeat sto
         raise UserError(f"dataset {dataset!r} is not in {fs.root} (it holds: {', '.join(fs.datasets()) or 'nothing'})")
     s = fs.summary(dataset)
     con = console(as_json)
-    con.print(f"[bold]{dataset}[/bold] in {fs.root}: {s['records']} records, {s.get('errors', 0)} errors")
+    con.print(f"[bold]{escape(dataset)}[/bold] in {escape(str(fs.root))}: {s['records']} records, {s.get('errors', 0)} errors")
     for key in ("families", "versions", "by_lead"):
         if key in s:
             con.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
     for e in s.get("first_errors", [])[:10]:
-        con.print(f"[red]error[/red]: {e}")
+        con.print(f"[red]error[/red] {escape(e['record'])} ({e['stage']}): {escape(e['reason'])}")
     if as_json:
         emit_json(s)

@@ -224,6 +224,19 @@ class SignalCache:
         for p in self.dir.glob(".*.tmp-*"):
             p.unlink(missing_ok=True)
 
+    def _part(self, p: int) -> np.ndarray:
+        """A part, memory-mapped; never unpickled (an object array is refused, naming the file)."""
+        path = self.dir / f"part-{p:05d}.npy"
+        try:
+            a = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise ValueError(f"{path}: not a signal-cache part ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+                             f"delete {self.dir} to rebuild the cache") from None
+        if a.ndim != 2 or a.dtype != np.float16:
+            raise ValueError(f"{path}: not a signal-cache part (a {a.dtype} array of shape {a.shape}, expected "
+                             f"float16 (12, samples)); delete {self.dir} to rebuild the cache")
+        return a
+
     def open(self) -> tuple[Signals, pd.DataFrame]:
         """(Signals of every readable record, sorted by record id; the full index incl. errors)."""
         index = self.index()
@@ -231,7 +244,7 @@ class SignalCache:
             raise FileNotFoundError(f"{self.dir}: the signal cache is empty; build it first")
         ok = index[index["error"].isna()].sort_index()
         used = sorted(set(int(p) for p in ok["part"]))
-        parts = {p: np.load(self.dir / f"part-{p:05d}.npy", mmap_mode="r") for p in used}
+        parts = {p: self._part(p) for p in used}
         remap = {p: i for i, p in enumerate(used)}
         sig = Signals([parts[p] for p in used], np.array([remap[int(p)] for p in ok["part"]], np.int64),
                       ok["offset"].to_numpy(np.int64), ok["length"].to_numpy(np.int64),

@@ -256,9 +256,15 @@ class _Checkpoint:
 
         if not self.path.exists():
             return None
-        doc = torch.load(self.path, weights_only=True, map_location="cpu")
-        net.load_state_dict(doc["model"])
-        opt.load_state_dict(doc["optim"])
-        torch.set_rng_state(doc["rng"])
-        doc["history"] = json.loads(doc["history"])
+        try:   # weights_only: a crafted pickle is refused by torch's restricted unpickler, never run
+            doc = torch.load(self.path, weights_only=True, map_location="cpu")
+            net.load_state_dict(doc["model"])
+            opt.load_state_dict(doc["optim"])
+            torch.set_rng_state(doc["rng"])
+            doc["history"] = json.loads(doc["history"])
+        except Exception as err:
+            from ..models.persist import ModelFileError
+            raise ModelFileError(f"{self.path}: not a training checkpoint of this network ({type(err).__name__}: "
+                                 f"{str(err).strip().splitlines()[0][:200] if str(err).strip() else ''}); "
+                                 "refusing to load it - run without --resume to start over") from None
         return doc

@@ -32,13 +32,22 @@ def load_cnn(folder: Path, meta: dict, n_jobs: int = 1, device: str = "cpu"):
     from .estimator import CNNClassifier
     from .presets import from_dict
 
-    path = Path(folder) / meta.get("file", FILE)
+    if meta.get("file", FILE) != FILE:   # config.json names the file: never a path out of the folder
+        raise ModelFileError(f"{Path(folder) / FILE}: config.json names the network file {meta.get('file')!r}, "
+                             f"not {FILE!r}; refusing to load")
+    path = Path(folder) / FILE
+    if path.is_symlink():
+        raise ModelFileError(f"{path}: is a symlink; refusing to load")
     if not path.is_file():
         raise ModelFileError(f"{path}: model file missing")
     if _sha256(path) != meta.get("sha256"):
         raise ModelFileError(f"{path}: sha256 differs from config.json: the file was changed or replaced; refusing to load it")
-    est = CNNClassifier(from_dict(meta["settings"]), leads=tuple(meta["leads"]), n_jobs=n_jobs, device=device)
-    net = est.build(int(meta["n_classes"]))
+    try:
+        est = CNNClassifier(from_dict(meta["settings"]), leads=tuple(meta["leads"]), n_jobs=n_jobs, device=device)
+        net = est.build(int(meta["n_classes"]))
+    except Exception as err:   # a config.json that does not describe a network of ours
+        raise ModelFileError(f"{path}: config.json does not describe a ResNet-34-1D ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0][:200] if str(err) else ''}); refusing to load") from None
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
         net.load_state_dict(state, strict=True)

@@ -148,6 +148,8 @@ def _verified(folder: Path, entry: dict[str, Any]) -> Path:
         raise ModelFileError(f"{folder / name}: not a model file name this manifest may name "
                              f"(kind {kind!r}); refusing to load")
     path = folder / name
+    if path.is_symlink():   # the file must be the folder's own, not a link to one elsewhere
+        raise ModelFileError(f"{path}: is a symlink; refusing to load")
     if not path.is_file():
         raise ModelFileError(f"{path}: model file missing")
     if sha256_file(path) != entry.get("sha256"):

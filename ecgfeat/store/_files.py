@@ -134,7 +134,41 @@ def load_manifest(root: Path) -> dict | None:
     for name, entry in data["datasets"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("tables"), dict):
             raise StoreError(f"{path}: corrupt manifest (entry of dataset {name!r} is malformed)")
+        _check_entry(path, name, entry)
     return data
+
+
+def _check_entry(path: Path, dataset: str, entry: dict) -> None:
+    """Every name the manifest hands to the file system is one plain name inside the store:
+    dataset and table names are folder names, part names are `part-<seq>.parquet`. A manifest
+    from elsewhere naming `../x`, `/abs/path` or a hidden file is refused, never followed."""
+    def bad(what: str, value) -> StoreError:
+        return StoreError(f"{path}: refusing manifest: {what} {value!r} of dataset {dataset!r} is not a plain "
+                          "name inside the store (no path separators, '..' or absolute paths)")
+    try:
+        check_name(dataset, "dataset")
+    except ValueError:
+        raise StoreError(f"{path}: refusing manifest: dataset name {dataset!r} is not a plain folder name "
+                         "inside the store (no path separators, '..' or absolute paths)") from None
+    families = entry.get("families", {})
+    if not isinstance(families, dict):
+        raise StoreError(f"{path}: corrupt manifest (families of dataset {dataset!r} is not an object)")
+    for table, parts in entry["tables"].items():
+        try:
+            check_name(table, "table")
+        except ValueError:
+            raise bad("table name", table) from None
+        if not isinstance(parts, list):
+            raise StoreError(f"{path}: corrupt manifest (parts of table {table!r} of dataset {dataset!r} "
+                             "is not a list)")
+        for part in parts:
+            if not isinstance(part, str) or not PART_RE.match(part):
+                raise bad(f"part of table {table!r}", part)
+    for fam in families:
+        try:
+            check_name(fam, "family")
+        except ValueError:
+            raise bad("family name", fam) from None
 
 
 def commit_manifest(root: Path, manifest: dict, fsync: bool = True) -> None:
@@ -272,8 +306,10 @@ def clean_dataset(folder: Path, live: dict[str, list[str]]) -> int:
     if not folder.is_dir():
         return 0
     n = 0
+    if folder.is_symlink():  # never delete through a link: the files it reaches are not the store's
+        return 0
     for table in folder.iterdir():
-        if not table.is_dir():
+        if not table.is_dir() or table.is_symlink():
             continue
         keep = set(live.get(table.name, ()))
         for f in table.iterdir():
@@ -289,6 +325,21 @@ def clean_dataset(folder: Path, live: dict[str, list[str]]) -> int:
             except OSError:
                 pass
     return n
+
+
+def check_inside(root: Path, dataset: str, tables: dict[str, list[str]]) -> None:
+    """StoreError when the dataset folder, a table folder or a live part is a symlink leading out
+    of the store: a store received from elsewhere must not make ecgfeat read, write or delete
+    files outside it."""
+    folder = root / dataset
+    paths = [folder] + [folder / t for t in tables] + [folder / t / p for t, ps in tables.items() for p in ps]
+    base = None
+    for p in paths:
+        if p.is_symlink():
+            base = base or root.resolve()
+            target = p.resolve()
+            if not target.is_relative_to(base):
+                raise StoreError(f"{p}: symlink to {target}, outside the store {root}; refusing to follow it")
 
 
 # --------------------------------------------------------------------------- lock

@@ -145,7 +145,7 @@ class Live:
 
     records: pd.DataFrame                                   # index record_id
     families: dict[str, pd.DataFrame] = field(default_factory=dict)   # index record_id
-    errors: pd.DataFrame = field(default_factory=pd.DataFrame)       # columns ERROR_COLUMNS + META
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)       # columns ERROR_COLUMNS[1:] + META
 
 
 def _empty(columns) -> pd.DataFrame:
@@ -169,7 +169,7 @@ def live_rows(records: pd.DataFrame | None, families: dict[str, pd.DataFrame | N
     latest = {f: current(df.drop_duplicates("record_id", keep="last"))
               for f, df in families.items() if df is not None and len(df)}
     if errors is None or not len(errors):
-        errs = _empty(ERROR_COLUMNS)
+        errs = _empty(ERROR_COLUMNS[1:])   # the key columns the store reads when the table exists
     else:
         errs = current(errors.drop_duplicates(["record_id", "stage"], keep="last"))
     stages = set(family_names) | set(latest)

@@ -79,6 +79,9 @@ class FeatureStore:
 
     def _writable_manifest(self) -> dict:
         m = F.load_manifest(self.root)
+        if not self._cleaned:   # under the writer lock: a manifest temp file is a killed commit's
+            for tmp in self.root.glob(f".{F.MANIFEST}.tmp-*"):
+                tmp.unlink(missing_ok=True)
         if m is None:  # commit an empty manifest first: parts then never exist without one
             m = F.empty_manifest()
             F.commit_manifest(self.root, m, self.fsync)
@@ -103,6 +106,7 @@ class FeatureStore:
         if entry is None:
             known = ", ".join(sorted(m["datasets"])) or "none"
             raise StoreError(f"{self.root}: no dataset {dataset!r} in the feature store (datasets: {known})")
+        F.check_inside(self.root, dataset, entry["tables"])
         return entry
 
     @staticmethod
@@ -199,6 +203,7 @@ class FeatureStore:
             if entry is None:
                 return pd.DataFrame(columns=["source_hash", "signature", "error_families"],
                                     index=pd.Index([], name="record_id", dtype=object))
+            F.check_inside(self.root, dataset, entry["tables"])
             live = self._live(dataset, entry)
             out = live.records[["source_hash", "signature"]].copy()
             errs = live.errors
@@ -238,6 +243,7 @@ class FeatureStore:
         with self.lock():
             m = self._writable_manifest()
             entry = m["datasets"].setdefault(dataset, F.empty_dataset_entry())
+            F.check_inside(self.root, dataset, entry["tables"])
             self._clean_once(dataset, entry)
             tables: dict[str, pa.Table] = {}
             if results:
