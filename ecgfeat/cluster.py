@@ -26,6 +26,8 @@ from typing import Callable, Iterable, Iterator
 from .store.results import RecordResult
 
 INSTALL_HINT = "pip install 'ecgfeat[dask]'"
+# the environment of worker processes (Dask's nanny default minus MALLOC_TRIM_THRESHOLD_; see connect)
+WORKER_ENV = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
 _TCP = re.compile(r"^(tcp|tls|ucx|inproc)://\S+$")
 
 
@@ -93,10 +95,15 @@ def connect(spec: str, wait_workers: float = 60.0) -> Iterator:
     try:
         if kind == "local":
             # One thread per worker process, as joblib's workers: tsfresh and numpy are faster
-            # with one BLAS/OpenMP thread (distributed's nanny also sets OMP_NUM_THREADS=1).
-            cluster = distributed.LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", dashboard_address=":0",
-                                               silence_logs=logging.ERROR)
+            # with one BLAS/OpenMP thread. And without the MALLOC_TRIM_THRESHOLD_ that Dask's
+            # nanny sets by default: it fixes glibc's mmap threshold, every numpy temporary is
+            # then mapped and unmapped, and extraction runs ~1.4x slower (bench/extract.py).
+            import dask
+
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENV}):
+                cluster = distributed.LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
+                                                   host="127.0.0.1", dashboard_address=":0",
+                                                   silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
         else:
             _probe(spec)

@@ -28,7 +28,10 @@ from .store.results import RecordResult
 
 WRITE_EVERY = int(os.environ.get("ECGFEAT_WRITE_EVERY", 128))   # records per store commit ...
 WRITE_SECONDS = 15.0     # ... or this often, whichever first
-CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib / Dask task
+CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib task
+# records per Dask task: every task costs the client (which also hosts a local scheduler) and
+# the worker's event loop some CPU, taken from the workers when all cores compute
+DASK_CHUNK = max(1, min(int(os.environ.get("ECGFEAT_DASK_CHUNK", 32)), WRITE_EVERY))
 MAX_ERRORS_SHOWN = 10                  # error reasons of this run listed in the result
 
 
@@ -177,7 +180,8 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
     cluster_s = None
     with _locked(store, wait, on_wait), ExitStack() as stack:
         todo, index_errors, skipped = plan(ds, store, settings, limit)
-        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        size = CHUNK if scheduler is None else DASK_CHUNK
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         if scheduler is not None and chunks:
             from .cluster import connect, run_chunks
             t1 = time.perf_counter()
