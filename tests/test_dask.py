@@ -186,3 +186,12 @@ def test_the_readme_two_machine_commands_on_one_host(synth200, joblib_store, tmp
     got, want = FeatureStore(store).read("s200"), FeatureStore(joblib_store).read("s200")
     pd.testing.assert_frame_equal(got.X, want.X.loc[got.X.index])
     pd.testing.assert_frame_equal(got.info, want.info.loc[got.info.index])
+
+
+def test_without_the_dask_extra_the_error_says_how_to_install_it(synth200, tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "distributed", None)     # `import distributed` raises ImportError
+    res = runner.invoke(app, ["extract", str(synth200), "--store", str(tmp_path / "s"), "--scheduler", "local:2"])
+    assert res.exit_code == 1
+    assert res.output == "error: --scheduler needs Dask, which is not installed: pip install 'ecgfeat[dask]'\n"
+    assert not (tmp_path / "s").exists()
