@@ -9,10 +9,6 @@ import pytest
 from .build import Corpus, build
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "corpus: the hardening corpus of bad and odd records (tests/corpus)")
-
-
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Corpus:
     """The whole corpus, written once per session."""
