@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..paths import resolves_inside
 from ..record import Record, RecordError, check_signal
 
 
@@ -104,8 +105,8 @@ def check_inside(root: str | os.PathLike | None, path: str) -> None:
     """
     if root is None:
         return
-    top, real = os.path.realpath(root), os.path.realpath(path)
-    if real != top and not real.startswith(top.rstrip(os.sep) + os.sep):
+    inside, real = resolves_inside(path, root)
+    if not inside:
         raise RecordError(f"{path}: symlink leads outside the dataset folder (to {real})")
 
 

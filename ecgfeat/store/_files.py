@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..paths import resolves_inside
 from .results import StoreError, StoreLockedError
 
 MANIFEST = "manifest.json"
@@ -333,12 +334,10 @@ def check_inside(root: Path, dataset: str, tables: dict[str, list[str]]) -> None
     files outside it."""
     folder = root / dataset
     paths = [folder] + [folder / t for t in tables] + [folder / t / p for t, ps in tables.items() for p in ps]
-    base = None
     for p in paths:
         if p.is_symlink():
-            base = base or root.resolve()
-            target = p.resolve()
-            if not target.is_relative_to(base):
+            inside, target = resolves_inside(p, root)
+            if not inside:
                 raise StoreError(f"{p}: symlink to {target}, outside the store {root}; refusing to follow it")
 
 
