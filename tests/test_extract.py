@@ -166,7 +166,7 @@ def test_default_dataset_is_synthesised_on_first_use(tmp_path, monkeypatch):
 def test_unknown_family_and_missing_path_are_one_line_errors(tmp_path):
     res = runner.invoke(app, ["extract", str(tmp_path), "--features", "expert,wavelets"])
     assert res.exit_code == 1 and res.output.strip() == \
-        "error: --features: unknown family 'wavelets'; families are expert, rhythm, tsfresh"
+        "error: --features: unknown family 'wavelets'; families are expert, rhythm, tsfresh, quality"
     res = runner.invoke(app, ["extract", str(tmp_path / "nope")])
     assert res.exit_code == 1 and res.output.strip() == f"error: {tmp_path / 'nope'}: no such file or folder"
 

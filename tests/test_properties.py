@@ -31,6 +31,7 @@ from ecgfeat.features.extract import extract_features
 from ecgfeat.features.settings import FeatureSettings
 from ecgfeat.features.tsfresh_fast import FAST_SET, feature_names as tsfresh_names
 from ecgfeat.labels import labels_for
+from ecgfeat.signal.quality import feature_names as quality_names
 from ecgfeat.record import Record, RecordError
 from ecgfeat.vocab import LEADS, SNOMED_TO_CPSC9
 
@@ -246,17 +247,23 @@ DECLARED = {
     "expert": expert.feature_names(),
     "rhythm": rhythm.feature_names(),
     "tsfresh-fast": [f"{lead}__tsfresh__{name}" for lead in LEADS for name in tsfresh_names(FAST_SET)],
+    "quality": quality_names(),
 }
-ALL = FeatureSettings()   # expert, rhythm, tsfresh (fast)
+ALL = FeatureSettings()   # expert, rhythm, tsfresh (fast), quality
 
-# what the delineator can measure at most (its windows in signal/delineate.py, features/expert.py), ms:
-# record level (global boundaries), and per lead (a lead's own QRS may reach 10 ms past them, its T 80 ms)
-INTERVAL_MAX = {"all": {"pr_ms": 400, "p_ms": 400, "qrs_ms": 400, "qt_ms": 600, "qtc_bazett_ms": 1200,
-                        "qtc_fridericia_ms": 960},
-                "lead": {"p_ms": 400, "qrs_ms": 424, "qt_ms": 682}}
+# what the delineator can measure at most (its windows in signal/delineate.py), ms: a QRS within 400 ms
+# of search window plus EXTEND_MS (40) each side, a P of at most P_MAX_MS (200), a QT of at most
+# QT_MAX_S (700) from the global onset, to which a lead's own onset adds up to 40 ms; RR >= 250 ms
+INTERVAL_MAX = {"all": {"pr_ms": 400, "p_ms": 200, "qrs_ms": 480, "qt_ms": 700, "qtc_bazett_ms": 1400,
+                        "qtc_fridericia_ms": 1112},
+                "lead": {"p_ms": 200, "qrs_ms": 480, "qt_ms": 740}}
 UNIT_RANGE = {"rs_ratio": (0, 1), "pnn50": (0, 1), "premature_fraction": (0, 1), "ectopic_fraction": (0, 1),
               "p_presence": (0, 1), "fwave_ratio": (0, 1.0001), "beat_corr": (-1.0001, 1.0001), "rr_cv": (0, 5),
-              "rr_irregularity": (0, 10), "rr_sampen": (0, 10)}
+              "rr_irregularity": (0, 10), "rr_sampen": (0, 10),
+              # quality: indices and shares in [0, 1], correlations, the noise ratio and the QRS-to-residual dB
+              "index": (0, 1), "lead_index_mean": (0, 1), "flat_fraction": (0, 1), "clipped_fraction": (0, 1),
+              "jump_fraction": (0, 1), "lf_share": (0, 1), "hf_noise_ratio": (0, 100), "beat_match_corr": (-1.0001, 1.0001),
+              "beat_qrs_corr": (-1.0001, 1.0001), "qrs_snr_db": (-100, 100)}
 
 
 def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
@@ -293,9 +300,9 @@ def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
                 assert lo <= v <= hi, (name, v)
             elif feat in ("t_polarity",):
                 assert v in (-1.0, 0.0, 1.0), (name, v)
-            elif feat in ("p_present",):
+            elif feat in ("p_present", "credible_beats", "la_ra_reversal"):
                 assert v in (0.0, 1.0), (name, v)
-            elif feat in ("n_beats", "premature_count", "wide_premature_count", "qrs_extrema"):
+            elif feat in ("n_beats", "premature_count", "aberrant_premature_count", "qrs_extrema", "n_low_leads", "n_candidates"):
                 assert v >= 0 and float(v).is_integer(), (name, v)
             else:
                 raise AssertionError(f"{name}: a feature without a declared unit or range")
@@ -331,10 +338,12 @@ def test_a_signal_without_beats_gives_nan_features_and_a_reason_never_an_excepti
     signal, _ = synthetic_ecg(rng, fs, seconds, 60.0, beats=False)
     rec = Record("nobeat", signal.astype(np.float32), fs, source="/data/nobeat.dat")
     feats, errors = extract_features(rec, ALL)
+    # no beats: both beat families are refused, with their reason; a rhythm made of noise is a failure
+    assert {fam for fam, _ in errors} == {"expert", "rhythm"}, errors
+    for fam, reason in errors:          # whatever failed is said, per family, naming the record
+        assert reason.startswith("/data/nobeat.dat: ") and "\n" not in reason, reason
+        assert all(np.isnan(v) for v in feats[fam].values())
     assert {t: set(v) for t, v in feats.items()} == {t: set(DECLARED[t]) for t in ALL.tables()}
     check_units(feats, signal)
-    for fam, reason in errors:          # whatever failed is said, per family, naming the record
-        assert fam in ("expert", "rhythm", "tsfresh") and reason.startswith("/data/nobeat.dat: ") and "\n" not in reason
-        assert all(np.isnan(v) for v in feats[fam if fam != "tsfresh" else "tsfresh-fast"].values())
-    assert "tsfresh" not in {f for f, _ in errors}   # tsfresh needs no beats
-
+    assert feats["quality"]["all__quality__credible_beats"] == 0.0
+    assert not np.isnan(list(feats["tsfresh-fast"].values())).all()   # tsfresh needs no beats

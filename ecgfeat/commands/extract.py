@@ -30,7 +30,7 @@ EXTRACT_EXAMPLES = """Examples:
 def extract(
     path: Optional[Path] = typer.Argument(None, help="Dataset folder (default: the embedded synthetic dataset)."),
     store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder (default: <workspace>/feature_store)."),
-    features: str = typer.Option("expert,rhythm,tsfresh", "--features", help="Families to extract: expert, rhythm, tsfresh."),
+    features: str = typer.Option("expert,rhythm,tsfresh,quality", "--features", help="Families to extract: expert, rhythm, tsfresh, quality (signal quality: computed for every record anyway, since it gates the others; stored when listed)."),
     tsfresh_set: str = typer.Option("fast", "--tsfresh-set", help="tsfresh set: fast (curated, vectorised) or efficient (tsfresh's EfficientFCParameters: slow)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name in the store (default: the folder's name)."),

@@ -26,7 +26,7 @@ _RHYTHM = {
     "rr_mean_ms": ("mean RR", "ms", 0), "rr_sd_ms": ("RR SD", "ms", 0), "rr_cv": ("RR CV", "", 2),
     "rmssd_ms": ("RMSSD", "ms", 0), "pnn50": ("pNN50", "", 2), "rr_sampen": ("RR sample entropy", "", 2),
     "rr_irregularity": ("RR irregularity", "", 2), "premature_count": ("premature beats", "", 0),
-    "premature_fraction": ("premature fraction", "", 2), "wide_premature_count": ("wide premature beats", "", 0),
+    "premature_fraction": ("premature fraction", "", 2), "aberrant_premature_count": ("aberrant premature beats", "", 0),
     "ectopic_fraction": ("ectopic fraction", "", 2), "p_presence": ("P presence", "", 2),
     "fwave_rms_uv": ("f-wave RMS", "µV", 0), "fwave_ratio": ("f-wave power share", "", 2), "n_beats": ("beats", "", 0),
 }

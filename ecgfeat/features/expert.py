@@ -1,7 +1,7 @@
 """`expert` family: per-lead physiology measured on the median beat, record-level intervals and axes.
 
 Per lead (`{lead}__expert__...`, amplitudes relative to the lead's PR-segment level):
-p_amp_mv, q_amp_mv, r_amp_mv, s_amp_mv, t_amp_mv, p_ms, qrs_ms, qt_ms, rs_ratio (R / (R + |S|),
+p_amp_mv, q_amp_mv, r_amp_mv, s_amp_mv, t_amp_mv, p_ms, qrs_ms and qt_ms (the lead's own QRS onset to its QRS offset / T end), rs_ratio (R / (R + |S|),
 0..1), qrs_area_mvms, qrs_net_mv (R + Q + S), st60_mv (ST level at J+60 ms), st_slope_mv_s
 (J+40 -> J+80 ms), t_polarity (+1 / -1 / 0 when |T| < 0.05 mV), qrs_extrema (turning points in
 the QRS with >= 0.05 mV prominence: notching / fragmentation), beat_corr (median correlation of the
@@ -66,28 +66,11 @@ def expert_features(tp: Templates, d: Delineation, rr_mean_s: float, rr_median_s
         "st60_mv": st60, "st_slope_mv_s": st_slope,
         "t_polarity": np.where(np.abs(t_amp) < 0.05, 0.0, np.sign(t_amp)),
     }
-    # per-lead QRS duration: where the lead's own slope exceeds 12% of its maximum
-    slope = np.abs(np.diff(rel[:, max(on - int(10 / ms), 1) - 1:min(off + int(10 / ms), L - 1) + 1], axis=1))
-    qrs_ms = np.full(n_leads, np.nan)
-    for k in range(n_leads):
-        span = _extent(slope[k] > 0.12 * slope[k].max()) if slope[k].max() > 0 else None
-        if span:
-            qrs_ms[k] = (span[1] - span[0] + 1) * ms
-    out["qrs_ms"] = qrs_ms
-    # per-lead T end: tangent method on |lead| after its T peak; QT from the global QRS onset
-    qt_ms = np.full(n_leads, np.nan)
-    t_hi = min(tend + int(80 / ms), L - 1)
-    for k in range(n_leads):
-        seg = np.abs(rel[k, t_lo:t_hi])
-        if seg.size < 3 or seg.max() < 0.05:
-            continue
-        pk = int(np.argmax(seg))
-        dd = np.diff(seg[pk:])
-        if dd.size and dd.min() < 0:
-            m = pk + int(np.argmin(dd))
-            end = m + seg[m] / -dd.min()
-            qt_ms[k] = (t_lo + min(end, seg.size - 1) - on) * ms
-    out["qt_ms"] = qt_ms
+    # per-lead QRS duration and QT from the lead's own boundaries (signal/delineate.py); NaN where the
+    # lead's QRS or T is too small to delimit
+    ms_ = ms
+    out["qrs_ms"] = (d.lead_qrs_off - d.lead_qrs_on) * ms_
+    out["qt_ms"] = (d.lead_t_end - d.lead_qrs_on) * ms_
     extrema = np.zeros(n_leads)
     for k in range(n_leads):
         extrema[k] = len(find_peaks(qrs[k], prominence=0.05)[0]) + len(find_peaks(-qrs[k], prominence=0.05)[0])

@@ -2,19 +2,29 @@
 
 Never raises for a bad signal: a family that cannot be computed gives NaN columns and an error
 entry (family, one-line reason) that the store keeps.
+
+Preprocessing per family: expert and rhythm read the beat analysis (`analyse`: 40 Hz low-pass,
+spline baseline through the PR segments, median beats); tsfresh always reads the record resampled
+to 100 Hz and band-passed to the diagnostic 0.67-40 Hz (`tsfresh_input`, `signal.filters.diagnostic`),
+whether or not beats were found, so each tsfresh column comes from one pipeline; quality reads the
+raw record (signal/quality.py) and gates the others: leads of low quality are left out of the beat
+analysis with NaN per-lead features, and a record without credible beats has NaN expert and rhythm
+features and an error entry per family ("<file>: no credible beats: <why>").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..record import Record
 from ..signal.beats import detect_beats
-from ..signal.delineate import Delineation, delineate
+from ..signal.delineate import P_CONSISTENCY_MIN, Delineation, delineate, p_consistency, without_p
 from ..signal.baseline import spline_baseline
 from ..signal.filters import DIAG_BAND, FS, bandpass, diagnostic
+from ..signal.quality import assess_quality, beat_credibility, la_ra_reversal, quality_features
+from ..signal.quality import feature_names as quality_feature_names
 from ..signal.template import Templates, build_templates
 from ..vocab import LEADS
 from . import expert, rhythm
@@ -41,13 +51,16 @@ def analyse(record: Record) -> BeatAnalysis:
     rr = np.diff(beats) / FS
     # pass 1, on a high-passed signal: aligned fiducials and where the QRS starts relative to them
     xl = bandpass(rec.signal, None, DIAG_BAND[1], FS, order=2)
-    first = build_templates(bandpass(xl, DIAG_BAND[0], None, FS, order=2), beats, FS)
-    d0 = delineate(first.template, first.pre, FS, float(np.median(rr)))
+    # (only its QRS onset is used: a median beat of +-300 ms, delineated without P and T)
+    first = build_templates(bandpass(xl, DIAG_BAND[0], None, FS, order=2), beats, FS, window_s=(0.3, 0.3))
+    d0 = delineate(first.template, first.pre, FS, float(np.median(rr)), waves=False)
     # pass 2: spline baseline through each beat's PR segment (15 ms before the QRS onset)
     knots = first.fiducials + (d0.qrs_on - first.pre) - int(0.015 * FS)
     xf = xl - spline_baseline(xl, knots, FS)
     tp = build_templates(xf, first.fiducials, FS, max_shift_s=0.0)
     d = delineate(tp.template, tp.pre, FS, float(np.median(rr)))
+    if d.has_p and p_consistency(tp.epochs[tp.dominant], d.p_on, d.p_off) < P_CONSISTENCY_MIN:
+        d = without_p(d)   # a hump made by averaging fibrillatory waves or noise, not a P wave
     return BeatAnalysis(xf, tp, d, float(rr.mean()), float(np.median(rr)))
 
 
@@ -62,10 +75,17 @@ def _tsfresh_names(settings: FeatureSettings) -> list[str] | None:
     return [f"{lead}__tsfresh__{n}" for lead in LEADS for n in feature_names(FAST_SET)]
 
 
-def tsfresh_family(xf: np.ndarray, settings: FeatureSettings) -> dict[str, float]:
+def tsfresh_input(record: Record) -> np.ndarray:
+    """What the tsfresh family reads, for every record: the diagnostic 0.67-40 Hz band-pass of the
+    record resampled to 100 Hz (resampled first: filtering 100 Hz costs a fifth of 500 Hz)."""
+    return diagnostic(record.resampled(TSFRESH_FS).signal, TSFRESH_FS)
+
+
+def tsfresh_family(xf: np.ndarray, settings: FeatureSettings, fs: float = FS) -> dict[str, float]:
+    """The tsfresh columns of a (12, n) signal at `fs` (resampled to TSFRESH_FS when it is not)."""
     from scipy.signal import resample_poly
 
-    x = resample_poly(xf, int(TSFRESH_FS), int(FS), axis=-1)
+    x = xf if float(fs) == TSFRESH_FS else resample_poly(xf, int(TSFRESH_FS), int(fs), axis=-1)
     if settings.tsfresh_set == "efficient":
         from .tsfresh_fast import tsfresh_efficient
         return tsfresh_efficient(x, list(LEADS))
@@ -74,23 +94,57 @@ def tsfresh_family(xf: np.ndarray, settings: FeatureSettings) -> dict[str, float
     return {f"{lead}__tsfresh__{name}": float(v[k]) for k, lead in enumerate(LEADS) for name, v in values.items()}
 
 
+def _blanked(record: Record, leads: list[str]) -> Record:
+    """The record with `leads` zeroed (what a flat lead already is): a lead of low quality must not
+    make beats or shape the median beat. Unchanged when no lead would be left."""
+    rows = [record.leads.index(lead) for lead in leads if lead in record.leads]
+    if not rows or len(rows) >= len(record.leads):
+        return record
+    sig = record.signal.copy()
+    sig[rows] = 0.0
+    return replace(record, signal=sig)
+
+
 def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[str, dict[str, float]], list[tuple[str, str]]]:
-    """({table: {column: value}}, [(family, reason)]) for one record."""
+    """({table: {column: value}}, [(family, reason)]) for one record.
+
+    The signal-quality step (signal/quality.py) runs on every record whatever the selection, since it
+    gates the others: leads of low quality (and flat leads) are left out of the beat analysis and get
+    NaN per-lead features in every family but `quality`; a record without credible beats gets NaN
+    expert and rhythm features and, per family, the reason ("<file>: no credible beats: ...").
+    """
     out: dict[str, dict[str, float]] = {}
     errors: list[tuple[str, str]] = []
     tables = dict(zip(settings.families, settings.tables()))
-    analysis = None
-    if tables:
-        # every family reads the same beat analysis, whatever else is requested in this run: tsfresh
-        # computed alone (a family added later) must equal tsfresh computed beside expert/rhythm
+    where = record.source or record.record_id
+    quality = assess_quality(record.signal, record.fs, tuple(record.leads))
+    flat = list(record.meta.get("flat_leads") or [])
+    bad = [lead for lead in record.leads if lead in flat or lead in quality.low_leads]
+    analysis = cred = None
+    reversal = np.nan
+    if any(f in tables for f in ("expert", "rhythm", "quality")):
+        # every beat family reads the same beat analysis, whatever else is requested in this run: a
+        # family computed alone (added later) must equal it computed beside the others; tsfresh reads
+        # no beats (the diagnostic band-pass below), so a tsfresh-only run skips the analysis
+        refusal = None
         try:
-            analysis = analyse(record)
-        except Exception as err:  # no usable rhythm: both beat-based families are NaN
-            reason = f"{record.source or record.record_id}: {err}"
+            analysis = analyse(_blanked(record, bad))
+        except ValueError as err:  # no usable rhythm: both beat-based families are NaN
+            refusal = f"{where}: no credible beats: {err}"
+        except Exception as err:   # a failure of the analysis itself, said as such
+            refusal = f"{where}: beat analysis failed: {type(err).__name__}: {err}"
+        else:
+            cred = beat_credibility(analysis.templates, quality)
+            if cred.credible:
+                reversal = la_ra_reversal(analysis.templates, analysis.delineation)
+            else:  # beats made of noise: no rhythm, no intervals are measured from them
+                refusal = f"{where}: no credible beats: {cred.reason}"
+                analysis = None
+        if refusal:
             for fam, names in (("expert", expert.feature_names()), ("rhythm", rhythm.feature_names())):
                 if fam in tables:
                     out[fam] = _nan(names)
-                    errors.append((fam, reason))
+                    errors.append((fam, refusal))
     for fam, table in tables.items():
         if table in out:
             continue
@@ -99,19 +153,22 @@ def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[st
                 out[table] = expert.expert_features(analysis.templates, analysis.delineation, analysis.rr_mean_s, analysis.rr_median_s)
             elif fam == "rhythm":
                 out[table] = rhythm.rhythm_features(analysis.xf, analysis.templates, analysis.delineation)
+            elif fam == "quality":
+                out[table] = quality_features(quality, cred, reversal)
             else:
-                # no beats (no spline baseline): the diagnostic band, the same on every path
-                xf = analysis.xf if analysis is not None else diagnostic(record.resampled(FS).signal, FS)
-                out[table] = tsfresh_family(xf, settings)
+                # one preprocessing for every record, beats or none: the diagnostic band-pass
+                out[table] = tsfresh_family(tsfresh_input(record), settings, TSFRESH_FS)
         except Exception as err:
-            names = {"expert": expert.feature_names, "rhythm": rhythm.feature_names}.get(fam, lambda: _tsfresh_names(settings) or [])()
+            names = {"expert": expert.feature_names, "rhythm": rhythm.feature_names,
+                     "quality": quality_feature_names}.get(fam, lambda: _tsfresh_names(settings) or [])()
             out[table] = _nan(names)
-            errors.append((fam, f"{record.source or record.record_id}: {type(err).__name__}: {err}"))
-    flat = record.meta.get("flat_leads") or []
-    if flat:  # a disconnected electrode measures nothing: its lead's features are NaN, not artefacts
-        prefixes = tuple(f"{lead}__" for lead in flat)
-        for table in out.values():
-            for name in table:
+            errors.append((fam, f"{where}: {type(err).__name__}: {err}"))
+    if bad:  # a disconnected or unreadable electrode measures nothing: its lead's features are NaN, not artefacts
+        prefixes = tuple(f"{lead}__" for lead in bad)
+        for table, row in out.items():
+            if table == "quality":
+                continue
+            for name in row:
                 if name.startswith(prefixes):
-                    table[name] = np.nan
+                    row[name] = np.nan
     return out, errors

@@ -3,8 +3,9 @@
 rr_mean_ms, rr_sd_ms, rr_cv, rmssd_ms, pnn50, rr_sampen (sample entropy, m=2, r=0.2 SD; NaN when
 undefined on a short series), rr_irregularity (median |dRR| / median RR), premature_count and
 premature_fraction (RR < 80% of the local median RR, followed by a pause longer than 90% of it and
-15% longer than the premature RR), wide_premature_count (premature beats whose QRS differs from the
-dominant morphology, correlation < 0.8: ventricular ectopy), ectopic_fraction (beats off the
+15% longer than the premature RR), aberrant_premature_count (premature beats whose QRS differs from the
+dominant morphology, QRS correlation < 0.8: ventricular or aberrantly conducted ectopy; it measures
+the correlation, not the QRS width), before feature version 3 named wide_premature_count, ectopic_fraction (beats off the
 dominant morphology), p_presence (fraction of beats whose P window matches the median beat's P,
 correlation > 0.5; 0 without a P wave), fwave_rms_uv and fwave_ratio (3-9 Hz residual of V1 and II
 after cancelling every dominant beat with the median beat: RMS in uV, and its share of the
@@ -21,7 +22,7 @@ from ..signal.template import Templates
 from ..vocab import LEADS, RECORD_LEVEL
 
 NAMES = ("rr_mean_ms", "rr_sd_ms", "rr_cv", "rmssd_ms", "pnn50", "rr_sampen", "rr_irregularity",
-         "premature_count", "premature_fraction", "wide_premature_count", "ectopic_fraction",
+         "premature_count", "premature_fraction", "aberrant_premature_count", "ectopic_fraction",
          "p_presence", "fwave_rms_uv", "fwave_ratio", "n_beats")
 _FWAVE_LEADS = [LEADS.index("V1"), LEADS.index("II")]
 
@@ -78,7 +79,7 @@ def rhythm_features(xf: np.ndarray, tp: Templates, d: Delineation) -> dict[str, 
         f["premature_count"] = float(prem.size)
         f["premature_fraction"] = float(prem.size / fid.size)
         corr = tp.qrs_corr[prem + 1]
-        f["wide_premature_count"] = float(np.sum(np.nan_to_num(corr, nan=1.0) < 0.8))
+        f["aberrant_premature_count"] = float(np.sum(np.nan_to_num(corr, nan=1.0) < 0.8))
     f["ectopic_fraction"] = float(np.mean(np.nan_to_num(tp.qrs_corr, nan=1.0) < 0.9)) if fid.size else np.nan
     # P presence: each beat's P window against the median beat's P (all leads)
     if d.has_p and tp.epochs.shape[0]:

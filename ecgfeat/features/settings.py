@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FAMILIES = ("expert", "rhythm", "tsfresh")
+FAMILIES = ("expert", "rhythm", "tsfresh", "quality")
 TSFRESH_SETS = ("fast", "efficient")
 # 2: beat detection sets its QRS level from the candidates that stand out of the envelope (slow rhythms
 # no longer count T waves and noise as beats: every family reads the beats); rhythm's f-wave band-pass
 # no longer rings uncancelled beats into the kept segments
-VERSIONS = {"expert": "2", "rhythm": "2", "tsfresh-fast": "2", "tsfresh-efficient": "2"}
-DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh")
-TSFRESH_FS = 100.0   # the tsfresh family looks at the diagnostic band resampled to 100 Hz
+# 3: the delineation (signal/delineate.py, template.py, beats.py) is rewritten in this version, and the
+# quality gate refuses records without credible beats and blanks low-quality leads (signal/quality.py);
+# tsfresh always reads the record resampled to 100 Hz and band-passed to 0.67-40 Hz (before: the
+# spline-baselined signal when beats were found, the band-pass otherwise); rhythm's
+# wide_premature_count is renamed aberrant_premature_count (it measures QRS correlation, not width)
+# quality 1: the signal-quality family (signal/quality.py)
+VERSIONS = {"expert": "3", "rhythm": "3", "tsfresh-fast": "3", "tsfresh-efficient": "3", "quality": "1"}
+# quality is computed for every record whatever the selection (it gates the beat families); it is
+# stored by default, and `--features quality` alone refreshes it
+DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh", "quality")
+TSFRESH_FS = 100.0   # the tsfresh family looks at the record resampled to 100 Hz, diagnostic band
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class FeatureSettings:
             raise ValueError(f"--tsfresh-set: unknown set {self.tsfresh_set!r}; sets are {', '.join(TSFRESH_SETS)}")
 
     def tables(self) -> tuple[str, ...]:
-        """Store tables (family keys) these settings fill: expert, rhythm, tsfresh-fast | tsfresh-efficient."""
+        """Store tables (family keys) these settings fill: expert, rhythm, tsfresh-fast | tsfresh-efficient, quality."""
         return tuple(f"tsfresh-{self.tsfresh_set}" if f == "tsfresh" else f for f in self.families)
 
     def versions(self) -> dict[str, str]:

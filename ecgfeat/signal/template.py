@@ -29,10 +29,14 @@ def _corr_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b) / den
 
 
-def build_templates(xf: np.ndarray, fiducials: np.ndarray, fs: float, max_shift_s: float = 0.016) -> Templates:
-    """Epochs around each fiducial, aligned on the QRS by cross-correlation, and their median."""
+def build_templates(xf: np.ndarray, fiducials: np.ndarray, fs: float, max_shift_s: float = 0.016,
+                    window_s: tuple[float, float] = (PRE_S, POST_S)) -> Templates:
+    """Epochs around each fiducial, aligned on the QRS by cross-correlation, and their median.
+
+    `window_s` (before, after the fiducial, s): a shorter window for a median beat of the QRS only.
+    """
     n = xf.shape[-1]
-    pre, post = int(PRE_S * fs), int(POST_S * fs)
+    pre, post = int(window_s[0] * fs), int(window_s[1] * fs)
     q0, q1 = int(0.06 * fs), int(0.08 * fs)           # QRS window around the fiducial
     fid = np.asarray(fiducials, dtype=int).copy()
     inner = (fid - q0 - int(max_shift_s * fs) >= 0) & (fid + q1 + int(max_shift_s * fs) < n)
