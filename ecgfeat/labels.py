@@ -2,7 +2,8 @@
 
 Schemes
 - ``cpsc9``: the paper's nine classes (vocab.CPSC9), from CPSC codes 1-9, SNOMED CT codes
-  (Challenge 2020/2021), PTB-XL SCP statements, or class names (labels.csv of a WFDB folder).
+  (Challenge 2020/2021), PTB-XL SCP statements, AHA/ACC/HRS statement codes (SPH), LUDB's free-text
+  statements, or class names (labels.csv of a WFDB folder).
 - ``ptbxl-super``: PTB-XL diagnostic superclasses (NORM, MI, STTC, CD, HYP) from SCP statements
   via ``scp_statements.csv`` (``diagnostic == 1``, column ``diagnostic_class``).
 - ``raw``: the source codes as they are.
@@ -15,16 +16,22 @@ Choices for near-equivalents (documented in the README):
   statements (ISC_, INJ..) are not mapped, nor incomplete bundle branch blocks (ILBBB, IRBBB),
   bigeminy/trigeminy (BIGU, TRIGU), atrial flutter (AFLT) or SVARR.
 - All PTB-XL statements count whatever their likelihood (as the PTB-XL benchmark does).
+- SPH (AHA codes, vocab.AHA_TO_CPSC9): Normal is "Normal ECG" (1) and none of the other eight; STD /
+  STE only from ST deviation (145, 146) with the Depression (362) / Elevation (363) modifier.
+- LUDB (vocab.LUDB_TO_CPSC9): Normal is "Sinus rhythm" with nothing else but a normal, vertical or
+  horizontal electric axis; no STD / STE (its Ischemia column names walls, not ST shifts).
 """
 
 from __future__ import annotations
 
 import ast
 import csv
+import re
 from pathlib import Path
 
 from .record import Record, RecordError
-from .vocab import CPSC9, CPSC_CODE_TO_CLASS, PTBXL_SUPER, SCP_TO_CPSC9, SNOMED_TO_CPSC9
+from .vocab import (AHA_ST_DEVIATION, AHA_ST_DIRECTION, AHA_TO_CPSC9, CPSC9, CPSC_CODE_TO_CLASS, LUDB_TO_CPSC9,
+                    PTBXL_SUPER, SCP_TO_CPSC9, SNOMED_TO_CPSC9)
 
 SCHEMES = ("cpsc9", "ptbxl-super", "raw")
 
@@ -59,7 +66,55 @@ def cpsc9_from_codes(codes, system: str) -> list[str]:
         found = {SCP_TO_CPSC9[c] for c in codes if c in SCP_TO_CPSC9}
         if "NORM" in codes and "SR" in codes and not found:
             found.add("Normal")
+    elif system == "aha":
+        found = cpsc9_from_aha(codes)
+    elif system == "ludb":
+        found = cpsc9_from_ludb(codes)
     return _ordered(found, CPSC9)
+
+
+def aha_statements(codes) -> list[tuple[str, tuple[str, ...]]]:
+    """SPH's AHA_Code statements ("50+346", ...) as (primary, modifiers)."""
+    out = []
+    for stmt in codes:
+        primary, *mods = [p.strip() for p in str(stmt).split("+")]
+        out.append((primary, tuple(mods)))
+    return out
+
+
+def cpsc9_from_aha(codes) -> set[str]:
+    found: set[str] = set()
+    for primary, mods in aha_statements(codes):
+        if primary in AHA_TO_CPSC9:
+            found.add(AHA_TO_CPSC9[primary])
+        if primary in AHA_ST_DEVIATION:
+            found.update(AHA_ST_DIRECTION[m] for m in mods if m in AHA_ST_DIRECTION)
+    if len(found) > 1:
+        found.discard("Normal")  # "Normal ECG" beside an abnormality is not CPSC's Normal
+    return found
+
+
+LUDB_NORMAL_RHYTHM = "sinus rhythm"
+# electric axis statements that are normal variants (not a deviation)
+LUDB_NORMAL_AXES = {f"electric axis of the heart: {a}" for a in ("normal", "vertical", "horizontal")}
+
+
+def ludb_is_normal(codes) -> bool:
+    """Sinus rhythm and nothing else (but a normal, vertical or horizontal electric axis)."""
+    rest = {str(c).strip().lower() for c in codes} - LUDB_NORMAL_AXES
+    return rest == {LUDB_NORMAL_RHYTHM}
+
+
+def cpsc9_from_ludb(codes) -> set[str]:
+    found: set[str] = set()
+    for c in codes:
+        text = str(c).strip().lower()
+        for prefix, cls in LUDB_TO_CPSC9:
+            if text.startswith(prefix):
+                found.add(cls)
+    if not found and ludb_is_normal(codes):
+        found.add("Normal")
+    return found
 
 
 def labels_for(record: Record, scheme: str) -> list[str]:
@@ -81,6 +136,9 @@ def applicable_schemes(code_system: str) -> tuple[str, ...]:
     return ("cpsc9", "raw")
 
 
+_AHA_STATEMENT = re.compile(r"^\d+(?:\+\d+)*$")
+
+
 def check_codes(codes, system: str, where: str, known: set[str] | None = None) -> None:
     """Raise RecordError on a malformed or unknown label code (named, with the file)."""
     for c in codes:
@@ -91,6 +149,8 @@ def check_codes(codes, system: str, where: str, known: set[str] | None = None) -
             raise RecordError(f"{where}: malformed SNOMED code {c!r} in #Dx")
         if system == "cpsc9" and c not in CPSC9:
             raise RecordError(f"{where}: unknown class {c!r} (expected one of {', '.join(CPSC9)})")
+        if system == "aha" and not _AHA_STATEMENT.match(c):
+            raise RecordError(f"{where}: malformed AHA statement {c!r} (expected codes like 50 or 50+346)")
         if system == "scp" and known is not None and c not in known:
             raise RecordError(f"{where}: unknown SCP statement {c!r} (not in scp_statements.csv)")
 

@@ -70,3 +70,43 @@ SCP_TO_CPSC9 = {
     "STD_": "STD",
     "STE_": "STE",
 }
+
+# SPH (Liu et al., Sci Data 9, 272, 2022) writes AHA/ACC/HRS standardized statement codes (Mason et al.,
+# Circulation 115:1325-1332, 2007; the codebook ships as SPH's code.csv). A statement is a primary code
+# with modifiers after "+" ("50+346": AF with a rapid ventricular response); statements are joined by
+# ";". Primary codes of the CPSC classes, from that table:
+#   1 Normal ECG; 50 Atrial fibrillation; 82 Prolonged PR interval (first-degree AV block);
+#   104 Left bundle-branch block; 106 Right bundle-branch block (complete: 105 is *incomplete* RBBB,
+#   not mapped, as PTB-XL's IRBBB is not); 30 Atrial premature complex(es), 31 Atrial premature
+#   complexes, nonconducted; 60 Ventricular premature complex(es).
+# Not mapped: 2 "Otherwise normal ECG" (a minor finding is present), 20 Sinus rhythm alone (SPH codes a
+# normal tracing as 1), 145-147 ST/T statements without a direction (see AHA_ST_DIRECTION), 160-174
+# infarction statements (ischaemic ST changes are left out, as for PTB-XL).
+AHA_TO_CPSC9 = {
+    "1": "Normal",
+    "50": "AF",
+    "82": "I-AVB",
+    "104": "LBBB",
+    "106": "RBBB",
+    "30": "PAC", "31": "PAC",
+    "60": "PVC",
+}
+# ST deviation (145) or ST deviation with T-wave change (146) maps to STD / STE only with the AHA
+# repolarization modifier giving the direction: 362 Depression, 363 Elevation.
+AHA_ST_DEVIATION = ("145", "146")
+AHA_ST_DIRECTION = {"362": "STD", "363": "STE"}
+
+# LUDB (Kalyakulina et al., IEEE Access 8, 2020) ludb.csv free-text statements -> CPSC classes, matched
+# case-insensitively at the start of a statement (LUDB appends details: "Ventricular extrasystole,
+# type: couplet"). Incomplete RBBB/LBBB are not mapped (as for PTB-XL and SNOMED); STD/STE are not
+# derived: LUDB's Ischemia column ("Ischemia: inferior wall", "Stemi: septal", "Undefined
+# ischemia/scar/supp.nstemi: ...") names ischaemia by wall, not an ST shift, and the ischaemic
+# statements of PTB-XL (ISC_, INJ..) are not mapped either. Normal: see labels.ludb_is_normal.
+LUDB_TO_CPSC9 = (
+    ("atrial fibrillation", "AF"),
+    ("i degree av block", "I-AVB"),
+    ("complete left bundle branch block", "LBBB"),
+    ("complete right bundle branch block", "RBBB"),
+    ("atrial extrasystole", "PAC"),
+    ("ventricular extrasystole", "PVC"),
+)

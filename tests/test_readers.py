@@ -290,3 +290,93 @@ def test_sampling_rate_under_50_hz_is_refused(tmp_path, ecg):
     ds = open_dataset(tmp_path)
     with pytest.raises(RecordError, match=r"slow\.dat: sampling rate 40 Hz is under 50 Hz"):
         ds.read(ds.refs()[0])
+
+
+# ---------------------------------------------------------------- headers as the official releases ship them
+
+
+def _edit_first_line(hea, fn):
+    first, rest = hea.read_text().split("\n", 1)
+    hea.write_text(fn(first) + "\n" + rest)
+
+
+def test_georgia_2020_record_line_with_mat_in_the_name(tmp_path, ecg):
+    """The 2020 Challenge release of G12EC: `E00271.mat 12 500 5000 05-May-2020 14:50:55` (wfdb-python
+    #351: "invalid syntax in record line" for every Georgia header)."""
+    sig = ecg.sines(12, 500, 10)
+    hea = ecg.write_challenge(tmp_path, "E00271", sig, age="NaN", sex="Female")
+    _edit_first_line(hea, lambda line: "E00271.mat 12 500 5000 05-May-2020 14:50:55")
+    # wfdb 4.3 refuses this line ("invalid syntax in record line"); ecgfeat reads it
+    ds = open_dataset(tmp_path)
+    assert ds.format == "challenge" and [r.record_id for r in ds.refs()] == ["E00271"]
+    rec = read_id(ds, "E00271")
+    np.testing.assert_allclose(rec.signal, np.round(sig * 1000) / 1000, atol=1e-6)
+    assert (rec.fs, rec.codes, rec.age, rec.sex) == (500.0, ("426783006",), None, "F")
+    from ecgfeat.datasets.wfdb_folder import read_header
+
+    h = read_header(str(hea))
+    assert (h.record_name, str(h.base_time), str(h.base_date)) == ("E00271", "14:50:55", "2020-05-05")
+    out = dataset_info(ds)
+    assert (out["format"], out["records"], out["readable"], out["errors"]) == ("challenge", 1, 1, [])
+    assert out["labels"]["cpsc9"]["Normal"] == 1
+
+
+@pytest.mark.parametrize("tail, time, date", [
+    ("05-May-2020 14:50:55", "14:50:55", "2020-05-05"),   # Challenge: date first, month by name
+    ("14:50:55 05/05/2020", "14:50:55", "2020-05-05"),    # WFDB's own grammar, unchanged
+    ("14:50:55", "14:50:55", "None"),
+    ("yesterday", "None", "None"),                        # no date at all: dropped, the record is read
+])
+def test_record_line_dates_and_times(tmp_path, ecg, tail, time, date):
+    from ecgfeat.datasets.wfdb_folder import read_header
+
+    sig = ecg.sines(12, 500, 4)
+    hea = ecg.write_challenge(tmp_path, "A0001", sig)
+    _edit_first_line(hea, lambda line: f"{line} {tail}")
+    h = read_header(str(hea))
+    assert (str(h.base_time), str(h.base_date)) == (time, date)
+    np.testing.assert_allclose(read_id(open_dataset(tmp_path), "A0001").signal, np.round(sig * 1000) / 1000, atol=1e-6)
+
+
+def test_dat_record_with_quirky_header_decodes_as_the_clean_one(tmp_path, ecg):
+    """A .dat record whose header needs normalising is decoded with our header (wfdb.rdrecord would
+    re-read, and refuse, the file): the same samples as the clean header gives."""
+    sig = ecg.sines(12, 500, 4)
+    clean = ecg.write_wfdb(tmp_path / "clean", "r1", sig, 500)
+    quirky = ecg.write_wfdb(tmp_path / "quirky", "r1", sig, 500)
+    lines = quirky.read_text().splitlines()
+    lines[0] = lines[0].split()[0] + ".dat " + " ".join(lines[0].split()[1:4]) + " 05-May-2020 14:50:55"
+    for i in range(1, 13):   # 1000.0(0.0)/mV 16.0 0.0 <init>.0 <checksum>.0
+        f = lines[i].split()
+        gain, base = f[2].split("/")[0].rstrip(")").split("(")
+        f[2] = f"{float(gain):.1f}({float(base):.1f})/mV"
+        f[3:7] = [f"{int(x)}.0" for x in f[3:7]]
+        lines[i] = " ".join(f)
+    quirky.write_text("\n".join(lines) + "\n")
+    a = read_id(open_dataset(tmp_path / "clean"), "r1")
+    b = read_id(open_dataset(tmp_path / "quirky"), "r1")
+    np.testing.assert_array_equal(a.signal, b.signal)
+    np.testing.assert_allclose(b.signal, sig, atol=1e-3)
+
+
+def test_fractional_baseline_is_a_named_error(tmp_path, ecg):
+    hea = ecg.write_challenge(tmp_path, "A0002", ecg.sines(12, 500, 4))
+    hea.write_text(hea.read_text().replace("1000/mV", "1000(0.5)/mV"))
+    with pytest.raises(RecordError, match=r"A0002.hea: ADC baseline 0.5 of lead I is not an integer"):
+        read_id(open_dataset(tmp_path), "A0002")
+
+
+@pytest.mark.parametrize("age, sex, want", [
+    ("NaN", "Unknown", (None, None)), ("-1", "U", (None, None)), ("67", "Male", (67.0, "M")),
+    ("", "", (None, None)), ("90.0", "female", (90.0, "F")),
+])
+def test_challenge_demographics_as_written(tmp_path, ecg, age, sex, want):
+    ecg.write_challenge(tmp_path, "A0003", ecg.sines(12, 500, 4), age=age, sex=sex)
+    rec = read_id(open_dataset(tmp_path), "A0003")
+    assert (rec.age, rec.sex) == want
+
+
+def test_lead_names_in_ludb_case_and_challenge_order(tmp_path, ecg):
+    sig = ecg.sines(12, 500, 4)
+    ecg.write_challenge(tmp_path, "L1", sig, names=[n.lower() for n in LEADS])   # i, ii, avr ... as LUDB
+    np.testing.assert_allclose(read_id(open_dataset(tmp_path), "L1").signal, np.round(sig * 1000) / 1000, atol=1e-6)

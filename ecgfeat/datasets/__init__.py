@@ -2,9 +2,12 @@
 
 `open_dataset(path)` picks the reader:
 - `ptbxl_database.csv` at the root -> PtbXl (format "ptbxl")
+- `metadata.csv` with SPH's ECG_ID and AHA_Code columns at the root -> Sph (format "sph"; HDF5 files)
+- `ludb.csv` (LUDB's ID, Rhythms ... columns) at the root -> LudbFolder (format "ludb"; a WFDB folder)
 - WFDB `.hea` headers anywhere below -> WfdbFolder (format "challenge" with `#Dx:` codes, else "wfdb")
 - `.mat` files with no `.hea` beside, and a REFERENCE.csv (or an `ECG` struct) -> CpscOriginal ("cpsc2018")
-A single record file (a `.hea`, its `.dat`/`.mat`, or a CPSC `.mat`) gives a dataset of that record.
+A single record file (a `.hea`, its `.dat`/`.mat`, a CPSC `.mat`, or an SPH `.h5`) gives a dataset of
+that record (labelled from the folder's ludb.csv / metadata.csv when it is in an LUDB / SPH folder).
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import scipy.io
 
 from .base import Dataset, DatasetError, RecordRef, content_hash
 from .cpsc import REFERENCE, CpscOriginal
+from .ludb_dataset import LUDB_CSV, LudbFolder, is_ludb_folder
 from .ptbxl import DATABASE, PtbXl
+from .sph import H5_EXTS, METADATA, Sph, find_metadata, is_sph_folder
 from .wfdb_folder import WfdbFolder, walk
 
-FORMATS: tuple[str, ...] = ("ptbxl", "cpsc2018", "challenge", "wfdb")
+FORMATS: tuple[str, ...] = ("ptbxl", "sph", "ludb", "cpsc2018", "challenge", "wfdb")
 
 __all__ = ["FORMATS", "Dataset", "DatasetError", "RecordRef", "content_hash", "open_dataset",
-           "WfdbFolder", "CpscOriginal", "PtbXl"]
+           "WfdbFolder", "CpscOriginal", "PtbXl", "Sph", "LudbFolder"]
 
 
 def _is_cpsc_mat(path: str) -> bool:
@@ -36,10 +41,18 @@ def _open_file(p: Path, name: str) -> Dataset:
     ext = p.suffix.lower()
     hea = p.with_suffix(".hea")
     if ext == ".hea" or (ext in (".dat", ".mat") and hea.is_file()):
-        return WfdbFolder(p.parent, name=name, only=str(hea if ext != ".hea" else p))
+        only = str(hea if ext != ".hea" else p)
+        for folder in (p.parent, p.parent.parent):  # LUDB: <root>/data/N.hea beside <root>/ludb.csv
+            if is_ludb_folder(folder):
+                return LudbFolder(folder, name=name, only=only)
+        return WfdbFolder(p.parent, name=name, only=only)
+    if ext in H5_EXTS:
+        meta = find_metadata(p)
+        return Sph(meta.parent if meta else p.parent, name=name, only=str(p))
     if ext == ".mat":
         return CpscOriginal(p.parent, name=name, only=str(p))
-    raise DatasetError(f"{p}: not an ECG record file (expected a WFDB .hea/.dat/.mat or a CPSC 2018 .mat)")
+    raise DatasetError(f"{p}: not an ECG record file (expected a WFDB .hea/.dat/.mat, a CPSC 2018 .mat "
+                       "or an SPH .h5)")
 
 
 def open_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
@@ -52,6 +65,10 @@ def open_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
         return _open_file(p, name)
     if (p / DATABASE).is_file():
         return PtbXl(p, name=name)
+    if is_sph_folder(p):
+        return Sph(p, name=name)
+    if is_ludb_folder(p):
+        return LudbFolder(p, name=name)
     first_mat, has_reference = None, False
     for dirpath, filenames in walk(p):
         lower = {f.lower() for f in filenames}

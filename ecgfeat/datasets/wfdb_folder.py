@@ -6,6 +6,19 @@ Two formats from one reader:
 - ``wfdb``: anything else; labels optional, from a `labels.csv` (``record,labels``, class names of
   vocab.CPSC9 joined by ";") at the folder root, as the embedded synthetic dataset writes it.
 
+Headers are read as the official releases ship them (`_normalise_header`), quirks and all:
+- a record name carrying its signal file's extension (``E00271.mat 12 500 5000 ...``: the 2020
+  Challenge release of G12EC, Georgia; wfdb refuses the line with "invalid syntax in record line",
+  wfdb-python issue #351);
+- the base date before the time, with a month name (``05-May-2020 14:50:55``: every Challenge
+  2020/2021 header; WFDB's grammar is ``HH:MM:SS DD/MM/YYYY``, and wfdb silently reads
+  ``05-May-2020`` as the time 00:00:05, wfdb-python issue #415): rewritten in WFDB's order, or
+  dropped when it is no date at all (nothing ecgfeat computes depends on it);
+- ADC baselines and the integer fields of a signal line written as floats (``1000.0(0.0)/mV``,
+  ``16 0.0 136.0``): read when integral (a fractional ADC baseline is an error);
+- ``#Age: NaN`` / ``#Sex: Unknown`` (the Challenge's missing demographics): age and sex unknown;
+- lead names in any letter case (``AVR`` as PTB-XL writes it, ``avr``/``i`` as LUDB does).
+
 The record id is the header's file stem; a second header with the same stem elsewhere in the tree
 is an index error, keyed by its path below the root (``b/A0001``) so it never replaces the first.
 Directory symlinks are not followed (a symlink loop cannot hang the walk).
@@ -61,14 +74,20 @@ def duplicate_key(root, dirpath: str, stem: str) -> str:
 
 
 def read_header(hea: str):
-    """wfdb header of `hea` (a .hea path), or RecordError naming it."""
-    _check_raw_header(hea)
+    """wfdb header of `hea` (a .hea path), or RecordError naming it.
+
+    The header text is normalised first (`_normalise_header`: the quirks of the official
+    releases); `h.normalised` says whether it had to be, so that decoding a .dat then uses this
+    header rather than wfdb's own reading of the file.
+    """
+    text, changed = _normalise_header(hea)
     try:
-        h = wfdb.rdheader(hea[:-4])
+        h = _parse_header_text(text)
+    except RecordError as err:
+        raise RecordError(f"{hea}: {err}") from None
     except Exception as err:
         raise RecordError(f"{hea}: unreadable WFDB header ({short(err)})") from None
-    if isinstance(h, wfdb.MultiRecord) or getattr(h, "seg_name", None):
-        raise RecordError(f"{hea}: multi-segment WFDB records are not supported")
+    h.normalised = changed
     if not h.n_sig or not h.file_name:
         raise RecordError(f"{hea}: header declares no signals")
     if len(h.file_name) != h.n_sig:  # e.g. a header cut short: wfdb reads the lines that are there
@@ -76,20 +95,90 @@ def read_header(hea: str):
     return h
 
 
-# a signal line's third field: gain, optional (baseline), optional /units (WFDB header grammar)
-_GAIN_FIELD = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\(([-+]?\d+)\))?(?:/(\S+))?$")
+# a signal line's third field: gain, optional (baseline), optional /units (WFDB header grammar);
+# the baseline may be written as a float (``1000.0(0.0)/mV``), read when it is integral
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_GAIN_FIELD = re.compile(rf"^({_NUM})(?:\(({_NUM})\))?(?:/(\S+))?$")
+_INTEGRAL_FLOAT = re.compile(r"^([-+]?\d+)\.0*$")
+_SIGNAL_EXT = re.compile(r"\.(?:mat|dat|hea)$", re.IGNORECASE)
+_TIME_FORMATS = ("%H:%M:%S.%f", "%H:%M:%S", "%H:%M")
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%b-%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y")
 
 
-def _check_raw_header(hea: str) -> None:
-    """What wfdb's header parser lets through silently, checked on the raw bytes first.
+def _parse_any(token: str, formats):
+    from datetime import datetime
 
-    wfdb decodes a header as ASCII dropping other bytes, reads a zero gain as its default 200,
-    and on a garbled gain field shifts the fields so that the rest of the line becomes the lead
-    name. Each of these would give a wrong signal or a misleading reason; here they are one-line
-    errors naming the header: an empty file; a non-ASCII byte outside a # comment; a signal file
-    name with a path in it (it must not lead out of the dataset folder); and, for the 12 standard
-    leads, a gain field that is malformed, zero (WFDB's "uncalibrated": the amplitude in mV is
-    unknown) or negative.
+    for f in formats:
+        try:
+            return datetime.strptime(token, f)
+        except ValueError:
+            continue
+    return None
+
+
+def _base_date_time(tokens: list[str]) -> list[str]:
+    """The record line's base time and date in WFDB's order and spelling (``HH:MM:SS DD/MM/YYYY``),
+    from whatever order and date spelling a writer used (the Challenge: ``05-May-2020 14:50:55``).
+    Tokens that are no time or date drop both (a base date without a time is not WFDB either)."""
+    time = date = None
+    for tok in tokens:
+        t = _parse_any(tok, _TIME_FORMATS) if time is None else None
+        if t is not None:
+            time = t
+            continue
+        d = _parse_any(tok, _DATE_FORMATS) if date is None else None
+        if d is None:
+            return []
+        date = d
+    if time is None:
+        return []
+    out = [time.strftime("%H:%M:%S.%f").rstrip("0").rstrip(".") if time.microsecond else time.strftime("%H:%M:%S")]
+    return out + ([date.strftime("%d/%m/%Y")] if date is not None else [])
+
+
+def _normalise_record_line(fields: list[str]) -> list[str]:
+    """Record name without a signal file extension (``E00271.mat`` -> ``E00271``); base time/date
+    in WFDB's grammar (see `_base_date_time`)."""
+    base, sep, seg = fields[0].partition("/")
+    out = [_SIGNAL_EXT.sub("", base) + sep + seg, *fields[1:4]]
+    if len(fields) > 4:
+        out += _base_date_time(fields[4:])
+    return out
+
+
+def _normalise_signal_line(fields: list[str], hea: str) -> list[str]:
+    """Integral floats where WFDB has integers: the ADC baseline (``1000.0(0.0)/mV``) and, on a
+    line that carries a lead name, the ADC resolution, zero, initial value, checksum, block size."""
+    out = list(fields)
+    if len(out) > 2:
+        m = _GAIN_FIELD.match(out[2])
+        if m and m.group(2) is not None:
+            base = float(m.group(2))
+            if not base.is_integer():
+                lead = " ".join(fields[8:]) or "?"
+                raise RecordError(f"{hea}: ADC baseline {m.group(2)} of lead {lead} is not an integer")
+            out[2] = f"{m.group(1)}({int(base)})" + (f"/{m.group(3)}" if m.group(3) else "")
+    if len(out) > 8:
+        for i in range(3, 8):
+            im = _INTEGRAL_FLOAT.match(out[i])
+            if im:
+                out[i] = str(int(im.group(1)))
+    return out
+
+
+def _normalise_header(hea: str) -> tuple[str, bool]:
+    """The header's text, checked on its raw bytes and normalised: (text, whether it changed).
+
+    Checked first, because wfdb's header parser lets it through silently: wfdb decodes a header as
+    ASCII dropping other bytes, reads a zero gain as its default 200, and on a garbled gain field
+    shifts the fields so that the rest of the line becomes the lead name. Each of these would give
+    a wrong signal or a misleading reason; here they are one-line errors naming the header: an
+    empty file; a non-ASCII byte outside a # comment; a signal file name with a path in it (it must
+    not lead out of the dataset folder); and, for the 12 standard leads, a gain field that is
+    malformed, zero (WFDB's "uncalibrated": the amplitude in mV is unknown) or negative.
+
+    Normalised: the quirks of the official releases listed in the module docstring, so that wfdb's
+    parser reads the rest. Comments pass unchanged (decoded as ASCII, other bytes dropped, as wfdb does).
     """
     try:
         raw = open(hea, "rb").read()
@@ -97,31 +186,72 @@ def _check_raw_header(hea: str) -> None:
         raise RecordError(f"{hea}: unreadable WFDB header ({short(err)})") from None
     if not raw:
         raise RecordError(f"{hea}: empty file (0 bytes)")
-    lines = []
+    out_lines: list[str] = []
+    changed = False
+    n_fields = 0
     for number, line in enumerate(raw.splitlines(), 1):
         text = line.strip()
         if not text or text.startswith(b"#"):
+            out_lines.append(line.decode("ascii", errors="ignore"))
             continue
-        code = text.split(b"#", 1)[0]  # a comment may follow the fields
+        code, hash_, comment = text.partition(b"#")  # a comment may follow the fields
         bad = next((c for c in code if c > 127), None)
         if bad is not None:
             raise RecordError(f"{hea}: non-ASCII byte 0x{bad:02x} in line {number}; WFDB headers are ASCII outside # comments")
-        lines.append(code.decode("ascii").split())
-    for fields in lines[1:]:
-        name = fields[0]
-        if "/" in name or "\\" in name or ".." in name:
-            raise RecordError(f"{hea}: signal file name {name!r} points outside the record's folder")
-        lead = canonical_lead(" ".join(fields[8:])) if len(fields) > 8 else None
-        if lead is None:
-            continue  # not one of the 12 (dropped), or no name: order_leads names what is missing
-        m = _GAIN_FIELD.match(fields[2])
-        if not m:
-            raise RecordError(f"{hea}: malformed gain/baseline/units field {fields[2]!r} of lead {lead}")
-        gain = float(m.group(1))
-        if gain == 0:
-            raise RecordError(f"{hea}: ADC gain 0 of lead {lead}: uncalibrated, its amplitude in mV is unknown")
-        if gain < 0:
-            raise RecordError(f"{hea}: negative ADC gain {m.group(1)} of lead {lead}")
+        fields = code.decode("ascii").split()
+        if n_fields == 0:
+            new = _normalise_record_line(fields)
+        else:
+            _check_signal_fields(fields, hea)
+            new = _normalise_signal_line(fields, hea)
+        n_fields += 1
+        changed = changed or new != fields
+        out_lines.append(" ".join(new) + ((" #" + comment.decode("ascii", errors="ignore")) if hash_ else ""))
+    return "\n".join(out_lines) + "\n", changed
+
+
+def _check_signal_fields(fields: list[str], hea: str) -> None:
+    name = fields[0]
+    if "/" in name or "\\" in name or ".." in name:
+        raise RecordError(f"{hea}: signal file name {name!r} points outside the record's folder")
+    lead = canonical_lead(" ".join(fields[8:])) if len(fields) > 8 else None
+    if lead is None:
+        return  # not one of the 12 (dropped), or no name: order_leads names what is missing
+    m = _GAIN_FIELD.match(fields[2]) if len(fields) > 2 else None
+    if not m:
+        raise RecordError(f"{hea}: malformed gain/baseline/units field {fields[2] if len(fields) > 2 else ''!r} of lead {lead}")
+    gain = float(m.group(1))
+    if gain == 0:
+        raise RecordError(f"{hea}: ADC gain 0 of lead {lead}: uncalibrated, its amplitude in mV is unknown")
+    if gain < 0:
+        raise RecordError(f"{hea}: negative ADC gain {m.group(1)} of lead {lead}")
+
+
+def _parse_header_text(text: str):
+    """A single-segment wfdb.Record from header text, as wfdb.rdheader builds it from a file.
+
+    wfdb's own line parsers (wfdb.io._header) read the fields; only the file reading is ours, so
+    that the normalised text is what they see. RecordError (without the path) for a multi-segment
+    header or one without a record line.
+    """
+    from wfdb.io import _header
+    from wfdb.io.header import parse_header_content
+
+    header_lines, comment_lines = parse_header_content(text)
+    if not header_lines:
+        raise RecordError("unreadable WFDB header (no record line)")
+    record_fields = _header._parse_record_line(header_lines[0])
+    if record_fields["n_seg"] is not None:
+        raise RecordError("multi-segment WFDB records are not supported")
+    h = wfdb.Record()
+    if len(header_lines) > 1:
+        for name, value in _header._parse_signal_lines(header_lines[1:]).items():
+            setattr(h, name, value)
+    for name, value in record_fields.items():
+        if name != "n_seg":
+            setattr(h, name, value)
+    h.comments = [line.strip(" \t#") for line in comment_lines]
+    return h
 
 
 def header_comments(h) -> dict[str, str]:
@@ -220,6 +350,32 @@ def _decode_challenge_mat(path: str, h) -> np.ndarray:
     return (d - base[:, None]) / gain[:, None]
 
 
+def _decode_dat(folder: str, h) -> np.ndarray:
+    """(n_sig, n) physical signal of the .dat files of header `h` (read by `read_header`), the way
+    wfdb.rdrecord decodes a single-segment record, given our header instead of its own reading."""
+    import copy
+
+    from wfdb.io import _signal
+
+    rec = copy.deepcopy(h)
+    channels = list(range(rec.n_sig))
+    sampto = rec.sig_len
+    if sampto is None:
+        spf = sum((s or 1) for f, s in zip(rec.file_name, rec.samps_per_frame) if f == rec.file_name[0])
+        sampto = rec.sig_len = _signal._infer_sig_len(file_name=rec.file_name[0], fmt=rec.fmt[0],
+                                                      tsamps_per_frame=spf, byte_offset=rec.byte_offset[0],
+                                                      dir_name=folder, pn_dir=None)
+    rec.check_read_inputs(0, sampto, channels, True, True, 64)
+    rec.e_d_signal = _signal._rd_segment(
+        file_name=rec.file_name, dir_name=folder, pn_dir=None, fmt=rec.fmt, n_sig=rec.n_sig,
+        sig_len=rec.sig_len, byte_offset=rec.byte_offset, samps_per_frame=rec.samps_per_frame,
+        skew=rec.skew, init_value=rec.init_value, sampfrom=0, sampto=sampto, channels=channels,
+        ignore_skew=False, no_file=False, sig_data=None, return_res=64)
+    rec._arrange_fields(channels=channels, sampfrom=0, smooth_frames=True)
+    rec.dac(expanded=False, return_res=64, inplace=True)
+    return np.asarray(rec.p_signal, dtype=np.float64).T
+
+
 def decode_signal(hea: str, h, root=None) -> np.ndarray:
     """(n_sig, n) float64 in mV of a WFDB record whose header `h` was read from `hea`; every file
     must resolve inside the dataset folder `root` (when given)."""
@@ -232,10 +388,12 @@ def decode_signal(hea: str, h, root=None) -> np.ndarray:
         for fname, path in files.items():
             _check_dat_size(path, fname, h)
         try:
-            rec = wfdb.rdrecord(hea[:-4], physical=True)
+            if getattr(h, "normalised", False):  # wfdb would re-read (and refuse) the header as it is
+                sig = _decode_dat(os.path.dirname(hea), h)
+            else:
+                sig = np.asarray(wfdb.rdrecord(hea[:-4], physical=True).p_signal, dtype=np.float64).T
         except Exception as err:
             raise RecordError(f"{hea}: cannot decode signal ({short(err)})") from None
-        sig = np.asarray(rec.p_signal, dtype=np.float64).T
     for i, (name, unit) in enumerate(zip(h.sig_name, h.units)):
         scale = _MV_PER_UNIT.get(str(unit or "mV").strip().lower())
         if scale is None:

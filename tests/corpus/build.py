@@ -47,6 +47,16 @@ KINDS: dict[str, str] = {
     "gain_malformed": "unparsable gain / baseline field in a signal line (e.g. 1000(x)/mV)",
     "baseline_offset": "non-zero ADC baseline in the header, samples offset to match: read in mV",
     "non_utf8_header_comment": "Latin-1 (non-UTF-8) bytes in a header comment: ignored",
+    "record_name_with_extension": "record line naming the record with its signal file's extension and a date "
+                                  "(`E00271.mat 12 500 5000 05-May-2020 14:50:55`, every header of the 2020 "
+                                  "Challenge release of Georgia): read",
+    "record_line_date_time": "base date before the time, month by name, on the record line "
+                             "(`A0001 12 500 5000 05-May-2020 14:50:55`, as the Challenge 2020/2021 headers write it): read",
+    "float_header_fields": "gain, baseline and the integer fields of the signal lines written as floats "
+                           "(`1000.0(0.0)/mV 16.0 0.0 136.0 0.0`): read",
+    "unknown_demographics": "`#Age: NaN` and `#Sex: Unknown` header comments (the Challenge's missing demographics): "
+                            "read, age and sex unknown",
+    "lead_name_case": "lead names in another letter case (`i`, `avr`, `v1` as LUDB writes them): read in the standard order",
     "non_utf8_lead_name": "Latin-1 (non-UTF-8) byte in a lead name of the header",
     "micro_sign_units": "units written 'µV' (UTF-8) in a signal line: refused (wfdb drops the µ and would read volts, 10^6 too big)",
     "non_utf8_index_file": "Latin-1 (non-UTF-8) text in the index file (labels.csv, REFERENCE.csv, ptbxl_database.csv): only that cell is garbled",
@@ -55,7 +65,7 @@ KINDS: dict[str, str] = {
     "all_zero": "every lead all zeros",
     "all_constant": "every lead constant (a DC level, no signal)",
     "constant_leads": "three leads constant (disconnected electrodes): read, with a warning, their features NaN",
-    "saturated_lead": "one lead clipped at the ADC rails (amplifier saturation): read, features computed",
+    "saturated_lead": "one lead clipped at the ADC rails (amplifier saturation): read, features computed, that lead's NaN (low quality)",
     "six_leads": "only the 6 limb leads",
     "fifteen_leads": "15 leads (12 standard + Frank vx, vy, vz, as in PTB): the 12 standard leads are read",
     "duplicate_lead_name": "the same lead name twice in one record",
@@ -91,6 +101,12 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("gain_malformed", "cpsc2018"): _NO_HEADER + " (ECG.data is in mV)",
     ("baseline_offset", "cpsc2018"): _NO_HEADER + " (ECG.data is in mV)",
     ("non_utf8_header_comment", "cpsc2018"): _NO_HEADER,
+    ("record_name_with_extension", "cpsc2018"): _NO_HEADER,
+    ("record_line_date_time", "cpsc2018"): _NO_HEADER,
+    ("float_header_fields", "cpsc2018"): _NO_HEADER + " (ECG.data is in mV)",
+    ("unknown_demographics", "cpsc2018"): _NO_HEADER + " (age and sex are ECG struct fields)",
+    ("unknown_demographics", "ptbxl"): "PTB-XL's age and sex are ptbxl_database.csv columns, not header comments",
+    ("lead_name_case", "cpsc2018"): _NO_NAMES,
     ("non_utf8_index_file", "challenge"): "a Challenge folder has no index file: its labels are in the headers (non_utf8_header_comment)",
     ("non_utf8_lead_name", "cpsc2018"): _NO_NAMES,
     ("micro_sign_units", "cpsc2018"): _NO_HEADER + " (ECG.data is in mV)",
@@ -126,7 +142,9 @@ class Kind:
     hr_bpm: float | None = None     # ok: the simulator's heart rate
     warning: str | None = None      # ok: the exact `data info` warning
     nan_leads: tuple[str, ...] = ()  # ok: leads whose features must be NaN
+    low_quality_leads: tuple[str, ...] = ()  # ok: leads of low signal quality (signal/quality.py): features NaN too
     raw_codes: tuple[str, ...] | None = None  # ok: the record's raw label codes
+    demographics: tuple | None = None  # ok: (age, sex) read, when the kind is about them
     single: bool = True             # the defect is in the record's own files: `FILE` alone gives the same outcome
     entry: str = ""                 # the file a user names to read this record alone (.hea, or the CPSC .mat)
 
@@ -223,6 +241,29 @@ def write_mat(folder: Path, name: str, val: np.ndarray, fs: float, names=LEADS, 
     hea = folder / f"{name}.hea"
     hea.write_text("\n".join(lines) + "\n")
     return hea, folder / f"{name}.mat"
+
+
+def edit_record_line(hea: Path, edit) -> None:
+    """Rewrite the record line (first line) of header `hea` as `edit(fields) -> fields`."""
+    first, rest = hea.read_text().split("\n", 1)
+    hea.write_text(" ".join(edit(first.split())) + "\n" + rest)
+
+
+def floats_in_signal_lines(hea: Path) -> None:
+    """Gain and baseline as floats (`1000.0(0.0)/mV`) and the ADC resolution, zero, initial value
+    and checksum as integral floats, on every signal line of `hea`."""
+    import re
+
+    lines = hea.read_text().split("\n")
+    for i in range(1, len(lines)):
+        f = lines[i].split()
+        if len(f) < 9 or lines[i].startswith("#"):
+            continue
+        m = re.match(r"^([-\d.]+)(?:\(([-\d]+)\))?/(\S+)$", f[2])
+        f[2] = f"{float(m.group(1)):.1f}({float(m.group(2) or 0):.1f})/{m.group(3)}"
+        f[3:7] = [f"{int(x)}.0" for x in f[3:7]]
+        lines[i] = " ".join(f)
+    hea.write_text("\n".join(lines))
 
 
 def to_val(sig: np.ndarray) -> np.ndarray:
@@ -433,6 +474,26 @@ def build_format(fmt: str, root: Path, s: Signals) -> tuple[list[Kind], list[Kin
         hea.write_bytes(hea.read_bytes().replace(b"/mV", "/µV".encode(), 1))
         b.err("micro_sign_units", rid, hea, "non-ASCII byte 0xc2 in line 2; WFDB headers are ASCII outside # comments")
 
+    # -- header quirks of the official releases (Challenge 2020/2021, LUDB)
+    if not cpsc:
+        k = b.ok("record_name_with_extension", base, base_hr)
+        hea = Path(k.entry)
+        edit_record_line(hea, lambda f: [f[0] + Path(k.file).suffix, *f[1:4], "05-May-2020", "14:50:55"])
+        k = b.ok("record_line_date_time", base, base_hr)
+        edit_record_line(Path(k.entry), lambda f: [*f[:4], "05-May-2020", "14:50:55"])
+        k = b.ok("float_header_fields", base, base_hr)
+        floats_in_signal_lines(Path(k.entry))
+        low = [n.lower() for n in LEADS]
+        b.ok("lead_name_case", base, base_hr, names=low)
+    if not na("unknown_demographics"):
+        if chal:
+            k = b.ok("unknown_demographics", base, base_hr)
+            hea = Path(k.entry)
+            hea.write_text(hea.read_text().replace("#Age: 61", "#Age: NaN").replace("#Sex: Male", "#Sex: Unknown"))
+        else:
+            k = b.ok("unknown_demographics", base, base_hr, comments=("Age: NaN", "Sex: Unknown"))
+        k.demographics = (None, None)
+
     latin1 = None
     if not na("non_utf8_index_file"):   # written by b.finish(): the record's row (or the csv header) in Latin-1
         latin1 = b.ok("non_utf8_index_file", base, base_hr).record
@@ -469,6 +530,7 @@ def build_format(fmt: str, root: Path, s: Signals) -> tuple[list[Kind], list[Kin
     sat = base.copy()
     sat[7] = np.clip(base[7] * 60.0, -32.767, 32.767)  # V2 amplified into the int16 rails at gain 1000
     k = b.ok("saturated_lead", sat, base_hr)
+    k.low_quality_leads = ("V2",)
 
     # -- leads
     rid, hea, f = b.record("six_leads", base[:6], names=LEADS[:6])

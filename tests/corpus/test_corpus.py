@@ -132,6 +132,8 @@ def test_ok_records_read_right(corpus, fmt):
         np.testing.assert_allclose(rec.signal, k.signal, rtol=0, atol=k.atol, err_msg=k.id)
         if k.raw_codes is not None:
             assert rec.codes == k.raw_codes and labels_for(rec, "cpsc9") == ["Normal"], k.id
+        if k.demographics is not None:
+            assert (rec.age, rec.sex) == k.demographics, k.id
         assert rec.meta.get("flat_leads", []) == list(k.nan_leads), k.id
 
 
@@ -159,7 +161,7 @@ def test_extract_stores_an_error_row_per_bad_record_and_features_for_the_rest(co
         assert np.isfinite(row[["all__expert__qrs_ms", "all__expert__qt_ms", "all__rhythm__rr_mean_ms"]]).all(), k.id
         for lead in LEADS:
             lead_cols = [c for c in X.columns if c.startswith(f"{lead}__")]
-            if lead in k.nan_leads:
+            if lead in k.nan_leads or lead in k.low_quality_leads:
                 assert row[lead_cols].isna().all(), (k.id, lead)
             else:
                 assert np.isfinite(row[f"{lead}__expert__r_amp_mv"]), (k.id, lead)
