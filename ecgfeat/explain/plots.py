@@ -15,8 +15,6 @@ from ..vocab import LEADS  # noqa: E402
 from .words import label  # noqa: E402
 
 DPI = 110
-# 12-lead layout: limb leads in the left column, precordial leads in the right
-GRID = [(k % 6, k // 6) for k in range(12)]
 
 
 def _save(fig, path: Path) -> str:
@@ -75,87 +73,86 @@ def waterfall(values: np.ndarray, base: float, x: np.ndarray, names: list[str], 
     return _save(fig, path)
 
 
-def _ecg_axes(title: str):
-    fig, axes = plt.subplots(6, 2, figsize=(15, 11.5), sharex=True)
-    fig.suptitle(title, fontsize=12, x=0.01, y=0.995, ha="left", va="top")
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.06, top=0.91, wspace=0.14, hspace=0.22)
-    return fig, [axes[r, c] for r, c in GRID]
-
-
 def _short(text: str, width: int = 95) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def _style(ax, lead: str, t: np.ndarray, strong: bool, caption: str = "") -> None:
-    ax.set_xlim(np.nanmin(t), np.nanmax(t))
-    ax.grid(True, color="#f0c8c8", lw=0.5)
-    ax.tick_params(labelsize=8)
-    ax.set_ylabel(lead, rotation=0, ha="right", va="center", fontsize=11, fontweight="bold" if strong else "normal",
-                  color="#b00000" if strong else "black")
-    if caption:
-        ax.text(0.005, 0.97, "\n".join(_short(c) for c in caption.split("\n")), transform=ax.transAxes,
-                fontsize=8, va="top", ha="left",
-                bbox=dict(facecolor="white", alpha=0.85, edgecolor="none", pad=1.5))
+def _wrapped(lines: list[str], width: int = 58, max_lines: int = 5) -> str:
+    import textwrap
+
+    out = []
+    for line in lines:
+        out += textwrap.wrap(line, width, subsequent_indent="  ") or [""]
+    return "\n".join(out[:max_lines] + (["…"] if len(out) > max_lines else []))
+
+
+# The patient figures are drawn on ECG paper by the same renderer as `ecgfeat show`
+# (report/ecgpaper.py): 25 mm/s, 10 mm/mV, 1 mm / 5 mm grid, one lead per row over its full
+# length, baseline corrected (0.67 Hz high-pass), the words beside each row, never over the trace.
+PAPER_DPI = 120
+MAX_PAPER_S = 10.0
 
 
 def ecg_reasons(signal: np.ndarray, fs: float, lead_mass: dict[str, float], reasons: list[dict], cls: str,
                 title: str, path: Path, n_leads: int = 3, n_words: int = 6) -> str:
-    """The 12-lead ECG; the leads carrying the most SHAP mass for `cls` shaded, the top reasons written
-    in words (lead features on their lead, record-level ones in the heading)."""
+    """The 12-lead ECG on ECG paper; the leads carrying the most SHAP mass for `cls` shaded, the top
+    reasons written in words beside their lead (record-level ones in the heading)."""
+    from ..report.ecgpaper import baseline_corrected, draw_rows, save
     from .groups import lead_of
 
-    t = np.arange(signal.shape[1]) / fs
+    sig = baseline_corrected(signal, fs)
+    n_show = min(sig.shape[1], int(round(MAX_PAPER_S * fs)))
     lm = {k: v for k, v in lead_mass.items() if k in LEADS}
     total = sum(lead_mass.values()) or 1.0
     strong = sorted(lm, key=lm.get, reverse=True)[:n_leads]
     words = reasons[:n_words]
     record_level = [r["text"] for r in words if lead_of(r["feature"]) not in LEADS]
     head = title + "".join("\n" + _short(r, 150) for r in record_level)
-    fig, axes = _ecg_axes(head)
-    for k, (ax, lead) in enumerate(zip(axes, LEADS)):
-        ax.plot(t, signal[k], color="black", lw=0.7)
-        if lead in strong:
-            ax.set_facecolor("#fff3c4")
-        texts = [r["text"] for r in words if lead_of(r["feature"]) == lead]
-        share = f"{lm.get(lead, 0) / total:.0%} of SHAP mass"
-        _style(ax, lead, t, lead in strong, "\n".join([share] + texts))
-    for ax in axes[5::6]:
-        ax.set_xlabel("time (s)")
-    fig.text(0.99, 0.005, f"shaded: the {n_leads} leads with the most |SHAP| for {cls} "
-             f"('all' record-level features: {lead_mass.get('all', 0) / total:.0%})", ha="right", fontsize=9)
-    return _save(fig, path)
+    texts = {lead: _wrapped([f"{lm.get(lead, 0) / total:.0%} of SHAP mass"]
+                            + [r["text"] for r in words if lead_of(r["feature"]) == lead]) for lead in LEADS}
+    shown = f"first {n_show / fs:g} s of {sig.shape[1] / fs:g} s; " if n_show < sig.shape[1] else ""
+    footer = (f"{shown}baseline: 0.67 Hz high-pass. Shaded: the {n_leads} leads with the most |SHAP| for {cls} "
+              f"('all' record-level features: {lead_mass.get('all', 0) / total:.0%}).")
+    fig = draw_rows(sig[:, :n_show], fs, head, texts=texts, shade=set(strong), footer=footer)
+    return save(fig, path, dpi=PAPER_DPI)
 
 
 def ecg_attribution(x: np.ndarray, t: np.ndarray, values: np.ndarray, leads: list[str], cls: str, title: str,
                     path: Path, smooth: int = 5) -> str:
-    """The network's input window with the attribution of `cls` drawn behind each lead: red towards the
-    class, blue against it (moving average over `smooth` samples, one colour scale for all leads)."""
+    """The network's input window on ECG paper with the attribution of `cls` drawn behind each lead: red
+    towards the class, blue against it (moving average over `smooth` samples, one colour scale for all
+    leads); a window longer than 10 s shows its 10 s of most |attribution|."""
     from matplotlib.colors import TwoSlopeNorm
 
+    from ..report.ecgpaper import baseline_corrected, draw_rows, save
+
+    t = np.asarray(t, dtype=float)
     ok = np.isfinite(t)
+    fs = 1.0 / float(np.median(np.diff(t[ok]))) if ok.sum() > 1 else 100.0
     kern = np.ones(smooth) / smooth
     sm = np.stack([np.convolve(v, kern, mode="same") for v in values])
-    lim = float(np.nanmax(np.abs(sm[:, ok]))) or 1.0
+    lim = float(np.nanmax(np.abs(sm[:, ok]))) if ok.any() else 0.0
+    lim = lim or 1.0
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
     mass = np.abs(values).sum(axis=1)
+    share = mass / (mass.sum() or 1.0)
     strong = [leads[k] for k in np.argsort(-mass)[:3]]
-    fig, axes = _ecg_axes(title)
-    tt = t[ok]
-    for ax, lead in zip(axes, LEADS):
-        if lead not in leads:
-            ax.set_visible(False)
-            continue
-        k = leads.index(lead)
-        sig = x[k, ok]
-        lo, hi = float(sig.min()), float(sig.max())
-        pad = 0.1 * max(hi - lo, 0.2)
-        ax.imshow(sm[k, ok][None, :], aspect="auto", cmap="RdBu_r", norm=norm, alpha=0.75,
-                  extent=(tt[0], tt[-1], lo - pad, hi + pad), interpolation="nearest")
-        ax.plot(tt, sig, color="black", lw=0.7)
-        ax.set_ylim(lo - pad, hi + pad)
-        _style(ax, lead, tt, lead in strong, f"{mass[k] / mass.sum():.0%} of attribution")
-    for ax in axes[5::6]:
-        ax.set_xlabel("time in the record (s)")
-    fig.text(0.99, 0.005, f"red: towards {cls}, blue: against (DeepSHAP, logit units); bold leads: the 3 with the most |attribution|",
-             ha="right", fontsize=9)
-    return _save(fig, path)
+    xs = np.full(np.shape(x), np.nan)
+    if ok.any():
+        xs[:, ok] = baseline_corrected(np.asarray(x, dtype=float)[:, ok], fs)
+    idx = np.flatnonzero(ok)
+    note = ""
+    n_win = int(round(MAX_PAPER_S * fs))
+    if idx.size > n_win:            # the 10 s of the window with the most |attribution|
+        dens = np.convolve(np.abs(values[:, idx]).sum(axis=0), np.ones(n_win), mode="valid")
+        first = int(np.argmax(dens))
+        idx = idx[first:first + n_win]
+        note = f"the 10 s of the {ok.sum() / fs:g} s window with the most |attribution|; "
+    order = [lead for lead in LEADS if lead in leads]
+    rows = [leads.index(lead) for lead in order]
+    texts = {lead: _wrapped([f"{share[leads.index(lead)]:.0%} of attribution"]) for lead in order}
+    footer = (f"{note}baseline: 0.67 Hz high-pass. Behind each trace: red towards {cls}, blue against (DeepSHAP, "
+              f"logit units, one scale: ±{lim:.2g}); red labels: the 3 leads with the most |attribution|.")
+    fig = draw_rows(xs[rows][:, idx], fs, title, leads=order, t=t[idx], texts=texts, shade=None,
+                    band=sm[rows][:, idx], band_norm=norm, footer=footer, text_w=40.0, strong=set(strong))
+    return save(fig, path, dpi=PAPER_DPI)

@@ -1,0 +1,684 @@
+"""ECG paper: records drawn at 25 mm/s and 10 mm/mV on a 1 mm / 5 mm grid, the way a cart prints them.
+
+Everything is laid out in millimetres on one axes that fills the figure, and the figure is sized in
+millimetres too, so a printout at 100 % (PDF, SVG, or a PNG shown at its dpi) has true proportions:
+1 mm grid squares are square, 1 s is 25 mm and 1 mV is 10 mm. Two layouts:
+
+- `draw_sheet` (used by `ecgfeat show`): a cart-style header, the standard 4 x 3 layout (I/II/III,
+  aVR/aVL/aVF, V1/V2/V3, V4/V5/V6, 2.5 s each), a full-length lead II rhythm strip, a 1 mV
+  calibration pulse at the left of each row, the median beat's fiducials on every beat as brackets
+  *under* the trace (ecgfeat's in blue, the cardiologists' annotations in green where the dataset
+  has them) and a panel with the median beats of the 12 leads superimposed and their global boundaries.
+- `draw_rows` (used by the explanation figures): the 12 leads one per row over the full length,
+  with optional shading, an attribution colour band behind each trace and text beside each row.
+
+Examples
+--------
+>>> from ecgfeat.report.ecgpaper import prepare_sheet, draw_sheet, save  # doctest: +SKIP
+>>> sheet = prepare_sheet(record)                                        # doctest: +SKIP
+>>> save(draw_sheet(sheet), "reports/show/A0001.png")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from ..vocab import LEADS  # noqa: E402
+
+MM_PER_S = 25.0            # paper speed
+MM_PER_MV = 10.0           # gain
+MM_PER_INCH = 25.4
+MEDIAN_MM_PER_S = 50.0     # the median-beat panel is drawn twice as fast, to see the boundaries
+DPI = 150                  # PNG: 5.9 pixels per mm
+FORMATS = (".png", ".svg", ".pdf")
+
+PAPER = "#fffafa"          # background
+FINE = "#f7c9c9"           # 1 mm lines
+BOLD = "#e48c8c"           # 5 mm lines
+TRACE = "#111111"
+ECGFEAT = "#1746a2"        # ecgfeat's fiducials (blue: distinct from the red grid and the green annotations)
+ANNOT = "#0b8a3e"          # cardiologists' annotations
+HILITE = "#ffe27a"         # shaded leads (explanations)
+
+# the standard 4 x 3 layout: rows x columns of lead names
+LAYOUT_4X3 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+RHYTHM_LEAD = "II"
+# fiducial bracket heights (mm) by wave kind
+BRACKET = {"P": 1.3, "QRS": 2.4, "T": 1.8}
+
+
+# --------------------------------------------------------------------------------------------- paper
+
+class Paper:
+    """A figure `width_mm` x `height_mm` whose single axes is in millimetres (origin bottom-left)."""
+
+    def __init__(self, width_mm: float, height_mm: float):
+        self.w, self.h = float(width_mm), float(height_mm)
+        self.fig = plt.figure(figsize=(self.w / MM_PER_INCH, self.h / MM_PER_INCH), facecolor="white")
+        self.ax = self.fig.add_axes((0, 0, 1, 1))
+        self.ax.set_xlim(0, self.w)
+        self.ax.set_ylim(0, self.h)
+        self.ax.set_axis_off()
+        self.fig.ecgpaper = self           # the tests (and callers) read the scale back from the figure
+
+    # one point is 1/72 inch
+    @staticmethod
+    def pt(mm: float) -> float:
+        return mm / MM_PER_INCH * 72.0
+
+    def grid(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Pink 1 mm grid with bold 5 mm lines over the rectangle (x0, y0)-(x1, y1), on whole mm."""
+        ax = self.ax
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=PAPER, edgecolor="none", zorder=0))
+        xs = np.arange(math.ceil(x0), math.floor(x1) + 1)
+        ys = np.arange(math.ceil(y0), math.floor(y1) + 1)
+        for bold, colour, lw in ((False, FINE, 0.28), (True, BOLD, 0.55)):
+            keep_x = xs[(xs % 5 == 0) == bold] if bold else xs[xs % 5 != 0]
+            keep_y = ys[(ys % 5 == 0) == bold] if bold else ys[ys % 5 != 0]
+            segs = [((x, y0), (x, y1)) for x in keep_x] + [((x0, y), (x1, y)) for y in keep_y]
+            ax.add_collection(LineCollection(segs, colors=colour, linewidths=lw, zorder=1))
+
+    def calibration(self, x: float, y: float) -> None:
+        """The 1 mV x 200 ms calibration pulse standing on the baseline `y`, starting at `x`."""
+        px = [x, x + 2, x + 2, x + 2 + 0.2 * MM_PER_S, x + 2 + 0.2 * MM_PER_S, x + 9]
+        py = [y, y, y + MM_PER_MV, y + MM_PER_MV, y, y]
+        self.ax.plot(px, py, color=TRACE, lw=0.8, solid_joinstyle="miter", zorder=4)
+
+    def trace(self, x0: float, y0: float, t: np.ndarray, v: np.ndarray, t0: float, t1: float,
+              mm_per_s: float = MM_PER_S, **kw) -> None:
+        """Samples with t0 <= t < t1 drawn from (x0, baseline y0): x = x0 + (t - t0) speed, y = y0 + v gain."""
+        m = (t >= t0) & (t < t1) & np.isfinite(v)
+        if not m.any():
+            return
+        style = dict(color=TRACE, lw=0.75, zorder=4, solid_joinstyle="round")
+        style.update(kw)
+        self.ax.plot(x0 + (t[m] - t0) * mm_per_s, y0 + v[m] * MM_PER_MV, **style)
+
+    def text(self, x: float, y: float, s: str, size: float = 7.5, **kw):
+        return self.ax.text(x, y, s, fontsize=size, zorder=6, **kw)
+
+
+def save(fig, path: str | Path, dpi: int = DPI) -> str:
+    """Write the figure at its physical size (never cropped: the scale is the point). PNG, SVG or PDF."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"{path}: unsupported figure format {path.suffix or '(none)'!r}; use .png, .svg or .pdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"Software": "ecgfeat"} if path.suffix.lower() == ".png" else None
+    fig.savefig(path, dpi=dpi, facecolor="white", metadata=meta)
+    plt.close(fig)
+    return str(path)
+
+
+def inches_per_second(fig) -> float:
+    """Physical paper speed of an ecgpaper figure, in inches per second of signal (25 mm/s = 0.984)."""
+    ax = fig.ecgpaper.ax
+    width_in = ax.get_position().width * fig.get_figwidth()
+    return width_in / (ax.get_xlim()[1] - ax.get_xlim()[0]) * MM_PER_S
+
+
+def inches_per_mv(fig) -> float:
+    ax = fig.ecgpaper.ax
+    height_in = ax.get_position().height * fig.get_figheight()
+    return height_in / (ax.get_ylim()[1] - ax.get_ylim()[0]) * MM_PER_MV
+
+
+# ------------------------------------------------------------------------------------------- signals
+
+def baseline_corrected(signal: np.ndarray, fs: float, hi: float | None = 40.0) -> np.ndarray:
+    """0.67 Hz zero-phase high-pass (plus a 40 Hz low-pass when `hi`), NaN-safe, for drawing."""
+    from ..signal.filters import bandpass
+
+    x = np.nan_to_num(np.asarray(signal, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if x.shape[-1] < 30:
+        return x - np.median(x, axis=-1, keepdims=True)
+    hi = hi if hi and hi < 0.45 * fs else None
+    try:
+        return bandpass(x, 0.67, hi, fs, order=2)
+    except ValueError:          # too short for filtfilt's padding
+        return x - np.median(x, axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------- the sheet
+
+@dataclass
+class Marks:
+    """Wave brackets of one source, in seconds: [(kind, on, peak, off, faint)] for one lead or all."""
+    label: str
+    colour: str
+    waves: list = field(default_factory=list)
+
+
+@dataclass
+class Sheet:
+    """Everything `draw_sheet` needs, computed once from a record (see `prepare_sheet`)."""
+    record_id: str
+    dataset: str
+    fs: float                       # the record's own rate
+    duration_s: float
+    signal: np.ndarray              # (12, n) mV, baseline corrected, at `signal_fs`
+    signal_fs: float
+    age: float | None = None
+    sex: str | None = None
+    labels: tuple = ()
+    measurements: dict = field(default_factory=dict)  # record-level expert features, short names
+    ecgfeat: Marks | None = None                      # median-beat fiducials on every beat (all leads)
+    annotations: dict | None = None                   # {lead: Marks} (the dataset's annotations)
+    template: np.ndarray | None = None                # (12, L) median beat, PR segment = 0
+    template_fs: float = 500.0
+    template_marks: dict = field(default_factory=dict)  # {"P on": s, ...} relative to the template start
+    annotation_marks: dict = field(default_factory=dict)  # the annotations' global boundaries, same time base
+    delta_ms: dict = field(default_factory=dict)        # ecgfeat - annotation per boundary (ms)
+    beat_times: np.ndarray | None = None                # fiducial of every beat (s)
+    template_pre_s: float = 0.0                         # template time of the fiducial (s)
+    n_beats: int = 0
+    n_dominant: int = 0
+    quality: dict | None = None     # {"index": float | None, "flagged": [leads], "reasons": {lead: [...]}}
+    note: str = ""                  # e.g. "no beats measured: <reason>"
+    source: str = ""                # the record's file (printed in the footer)
+    filtering: str = ""
+
+
+def _short(name: str) -> str:
+    return name.split("__")[-1]
+
+
+def record_measurements(feats: dict) -> dict:
+    """The record-level expert features (`all__expert__*`) under their short names."""
+    return {_short(k): (None if v is None or not np.isfinite(v) else float(v))
+            for k, v in feats.items() if k.startswith("all__expert__")}
+
+
+def quality_of(signal: np.ndarray, fs: float) -> dict | None:
+    """Record-level quality index and flagged leads from `ecgfeat.signal.quality.assess_quality`, if
+    that module exists (None otherwise, or when it fails)."""
+    try:
+        from ..signal.quality import assess_quality
+    except (ImportError, AttributeError):
+        return None
+    try:
+        q = assess_quality(signal, fs)
+    except Exception as err:  # a quality failure must not stop the drawing
+        return {"index": None, "flagged": [], "error": f"{type(err).__name__}: {err}"}
+    return _quality_summary(q)
+
+
+def _get(obj, *names):
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if not isinstance(obj, dict) and hasattr(obj, n):
+            return getattr(obj, n)
+    return None
+
+
+def _quality_summary(q) -> dict:
+    """Tolerant reading of a quality result: a number, a dict or an object with a record index and leads."""
+    if isinstance(q, (int, float, np.floating)):
+        return {"index": float(q), "flagged": []}
+    index = _get(q, "record", "record_index", "index", "sqi", "score", "quality", "overall")
+    if index is not None and not isinstance(index, (int, float, np.floating)):
+        index = _get(index, "index", "sqi", "score", "value")
+    flagged = _get(q, "low_leads", "flagged", "flagged_leads", "bad_leads", "poor_leads")
+    if isinstance(flagged, dict):
+        flagged = [k for k, v in flagged.items() if v]
+    per_lead = _get(q, "per_lead", "leads", "lead_index", "lead_sqi")
+    if flagged is None and isinstance(per_lead, dict):
+        flagged = [k for k, v in per_lead.items() if isinstance(v, (bool, np.bool_)) and v]
+    out = {"index": None if index is None else float(index), "flagged": [str(f) for f in (flagged or [])]}
+    reasons = _get(q, "low_reasons")
+    if isinstance(reasons, dict):
+        out["reasons"] = {str(k): [str(r) for r in v] for k, v in reasons.items() if v}
+    return out
+
+
+def _ecgfeat_marks(ana) -> tuple[Marks, dict, int, int]:
+    """The median beat's fiducials placed on every beat: record sample fiducials[b] + (i - pre)."""
+    tp, d = ana.templates, ana.delineation
+    fs = float(tp.fs)
+    fid = np.asarray(tp.fiducials, dtype=float)
+    in_median = None
+    eb, dom = getattr(tp, "epoch_beats", None), getattr(tp, "dominant", None)
+    if eb is not None and dom is not None and len(eb) == len(dom):
+        in_median = set(np.asarray(eb)[np.asarray(dom, dtype=bool)].tolist())
+    waves = []
+    pairs = [("P", d.p_on, d.p_peak, d.p_off), ("QRS", d.qrs_on, None, d.qrs_off), ("T", d.t_peak, d.t_peak, d.t_end)]
+    for kind, on, peak, off in pairs:
+        if on is None or off is None:
+            continue
+        for b, f in enumerate(fid):
+            faint = in_median is not None and b not in in_median     # a beat the median leaves out
+            s = lambda i: None if i is None else (f + (i - tp.pre)) / fs  # noqa: E731
+            # ecgfeat has no T onset: its T bracket runs from the T peak to the T end
+            waves.append((kind, s(on), s(peak), s(off), faint))
+    names = (("P on", d.p_on), ("P off", d.p_off), ("QRS on", d.qrs_on), ("QRS off", d.qrs_off),
+             ("T peak", d.t_peak), ("T end", d.t_end))
+    glob = {k: i / fs for k, i in names if i is not None}
+    n_dom = int(np.sum(tp.dominant)) if getattr(tp, "dominant", None) is not None else len(fid)
+    return Marks("ecgfeat", ECGFEAT, waves), glob, len(fid), n_dom
+
+
+def annotation_marks(ann: dict, fs: float) -> dict[str, Marks]:
+    """{lead: Marks} from `datasets.ludb.read_annotations` output (sample indices at `fs`)."""
+    out = {}
+    for lead, waves in ann.items():
+        s = lambda i: None if i is None else i / fs  # noqa: E731
+        out[lead] = Marks("annotation", ANNOT, [(w.kind, s(w.on), s(w.peak), s(w.off), False) for w in waves])
+    return out
+
+
+BOUNDARIES = (("P on", "P", "on"), ("P off", "P", "off"), ("QRS on", "QRS", "on"), ("QRS off", "QRS", "off"),
+              ("T end", "T", "off"))
+
+
+def annotation_global(marks: dict, beat_times: np.ndarray, pre_s: float, length_s: float) -> dict:
+    """The annotations' global boundaries on the median beat's time base (s from the template start).
+
+    Each annotated wave goes to the beat whose template window holds it (P: the next fiducial, QRS:
+    the nearest, T: the previous one); per beat the global onset is the earliest over the leads and
+    the global offset the latest (as carts build global intervals); the median over beats is taken.
+    """
+    beats = np.sort(np.asarray(beat_times, dtype=float))
+    if beats.size == 0:
+        return {}
+    per_beat: dict[tuple[str, int], list[float]] = {}
+    for m in marks.values():
+        for kind, on, peak, off, _ in m.waves:
+            if peak is None:
+                continue
+            if kind == "P":
+                b = int(np.searchsorted(beats, peak))
+            elif kind == "T":
+                b = int(np.searchsorted(beats, peak)) - 1
+            else:
+                b = int(np.argmin(np.abs(beats - peak)))
+            if not 0 <= b < beats.size:
+                continue
+            for name, k, side in BOUNDARIES:
+                v = on if side == "on" else off
+                if k != kind or v is None:
+                    continue
+                tau = v - beats[b] + pre_s
+                if 0 <= tau < length_s:
+                    per_beat.setdefault((name, b), []).append(tau)
+    out: dict[str, list[float]] = {}
+    for (name, b), vals in per_beat.items():
+        out.setdefault(name, []).append(min(vals) if name.endswith("on") else max(vals))
+    return {name: float(np.median(v)) for name, v in out.items() if v}
+
+
+def prepare_sheet(record, annotations: dict | None = None) -> Sheet:
+    """Analyse a `Record` (beats, median beat, delineation, measurements, quality) for `draw_sheet`.
+
+    Never raises for a record without beats: the sheet then carries the high-passed raw signal and a
+    note `no beats measured: <reason>`.
+    """
+    from ..features.expert import expert_features
+    from ..features.extract import analyse
+
+    sig = np.asarray(record.signal, dtype=np.float64)
+    fs = float(record.fs)
+    sheet = Sheet(record_id=str(record.record_id), dataset=str(getattr(record, "dataset", "") or ""), fs=fs,
+                  source=str(getattr(record, "source", "") or ""),
+                  duration_s=sig.shape[1] / fs, signal=sig, signal_fs=fs, age=getattr(record, "age", None),
+                  sex=getattr(record, "sex", None), labels=tuple(getattr(record, "codes", ()) or ()))
+    sheet.quality = quality_of(record.signal, fs)
+    if annotations:
+        sheet.annotations = annotation_marks(annotations, fs)
+    try:
+        ana = analyse(record)
+    except Exception as err:     # ValueError: no beats, or a record refused as not credible
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        sheet.note = (f"no beats measured: {reason}" if isinstance(err, ValueError)
+                      else f"no beats measured: analysis failed ({type(err).__name__}: {reason})")
+        sheet.signal, sheet.filtering = baseline_corrected(sig, fs), "0.67-40 Hz (no beats: raw, high-passed)"
+        return sheet
+    sheet.signal, sheet.signal_fs = np.asarray(ana.xf, dtype=np.float64), float(ana.templates.fs)
+    sheet.filtering = "40 Hz low-pass, spline baseline through the PR segments"
+    try:
+        sheet.ecgfeat, sheet.template_marks, sheet.n_beats, sheet.n_dominant = _ecgfeat_marks(ana)
+        d, tp = ana.delineation, ana.templates
+        sheet.template = np.asarray(tp.template, dtype=np.float64) - np.asarray(d.baseline, dtype=np.float64)[:, None]
+        sheet.template_fs = float(tp.fs)
+        sheet.beat_times = np.asarray(tp.fiducials, dtype=float) / float(tp.fs)
+        sheet.template_pre_s = tp.pre / float(tp.fs)
+        if sheet.annotations:
+            sheet.annotation_marks = annotation_global(sheet.annotations, sheet.beat_times, sheet.template_pre_s,
+                                                       sheet.template.shape[1] / sheet.template_fs)
+            sheet.delta_ms = {k: round(1000.0 * (sheet.template_marks[k] - sheet.annotation_marks[k]), 1)
+                              for k, _, _ in BOUNDARIES if k in sheet.template_marks and k in sheet.annotation_marks}
+        feats = expert_features(tp, d, ana.rr_mean_s, ana.rr_median_s)
+        sheet.measurements = record_measurements(feats)
+    except Exception as err:  # a delineation the measurements cannot use: still draw the beats
+        sheet.note = f"measurements failed: {type(err).__name__}: {err}"
+    return sheet
+
+
+# ------------------------------------------------------------------------------------ 4 x 3 layout
+
+LEFT = 5.0                      # margin, mm
+CAL_W = 10.0                    # calibration area before each row
+STRIP_W = 250.0                 # 10 s at 25 mm/s
+GAP = 8.0
+MEDIAN_S = 1.1                  # template length drawn in the panel (s)
+HEADER_H = 32.0
+ROW_H = 40.0
+FOOTER_H = 6.0
+
+
+def _fmt(v, unit: str = "", digits: int = 0) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    return f"{v:.{digits}f}{unit}"
+
+
+def _brackets(p: Paper, marks: Marks, x0: float, y: float, t0: float, t1: float, mm_per_s: float = MM_PER_S) -> None:
+    """Wave brackets of `marks` with t in [t0, t1) drawn on the line y (ticks pointing up)."""
+    segs, faint_segs, dots = [], [], []
+    for kind, on, peak, off, faint in marks.waves:
+        h = BRACKET.get(kind, 1.5)
+        ends = [e for e in (on, off) if e is not None]
+        if not ends:
+            ends = [peak] if peak is not None else []
+        if not ends or max(ends) < t0 or min(ends) >= t1:
+            continue
+        X = lambda t: x0 + (min(max(t, t0), t1) - t0) * mm_per_s  # noqa: E731
+        out = faint_segs if faint else segs
+        if on is not None and off is not None:
+            out.append(((X(on), y), (X(off), y)))
+        for e in ends:
+            if t0 <= e < t1:
+                out.append(((X(e), y), (X(e), y + h)))
+        if kind == "T" and marks.label == "ecgfeat" and peak is not None and t0 <= peak < t1:
+            dots.append((X(peak), y))
+    ax = p.ax
+    if segs:
+        ax.add_collection(LineCollection(segs, colors=marks.colour, linewidths=0.9, zorder=5, capstyle="butt"))
+    if faint_segs:
+        ax.add_collection(LineCollection(faint_segs, colors=marks.colour, linewidths=0.7, alpha=0.35, zorder=5))
+    if dots:
+        xs, ys = zip(*dots)
+        ax.plot(xs, ys, "o", ms=1.6, color=marks.colour, zorder=5)
+
+
+def _pairs(p: Paper, x: float, y: float, items, size: float = 9.0) -> None:
+    """Cart-style "LABEL value" pairs on the baseline y: (label, value, label width mm, column width mm)."""
+    for k, v, label_w, col_w in items:
+        p.text(x, y, k, size=6.8, va="baseline", color="#555555")
+        p.text(x + label_w, y, v, size=size, va="baseline", fontweight="bold")
+        x += col_w
+
+
+def _header(p: Paper, s: Sheet, top: float) -> None:
+    m = s.measurements
+    age = f"{s.age:g} y" if isinstance(s.age, (int, float)) and np.isfinite(s.age) else ""
+    who = ", ".join(x for x in (s.sex or "", age) if x)
+    title = f"record {s.record_id}" + (f"  ·  {s.dataset}" if s.dataset else "")
+    p.text(LEFT, top - 7, title if len(title) <= 34 else title[:33] + "…", size=11, fontweight="bold", va="baseline")
+    facts = f"{s.fs:g} Hz, {s.duration_s:.1f} s, 12 leads" + (f"  ·  {who}" if who else "")
+    p.text(LEFT, top - 13, facts, size=8, va="baseline")
+    if s.labels:
+        import textwrap
+
+        lines = textwrap.wrap("; ".join(str(x).rstrip(". ") for x in s.labels), 70)
+        for i, line in enumerate(lines[:3]):
+            p.text(LEFT, top - 18.5 - 3.3 * i, line + (" …" if i == 2 and len(lines) > 3 else ""), size=6.5,
+                   va="baseline", color="#333333")
+    x = 92.0
+    if m:
+        _pairs(p, x, top - 7, [("HR", _fmt(m.get("hr_bpm"), " bpm"), 6.0, 30.0),
+                               ("PR", _fmt(m.get("pr_ms"), " ms"), 6.0, 27.0),
+                               ("QRS", _fmt(m.get("qrs_ms"), " ms"), 7.5, 30.0),
+                               ("P", _fmt(m.get("p_ms"), " ms"), 4.0, 25.0)])
+        qt = f"{_fmt(m.get('qt_ms'))} / {_fmt(m.get('qtc_bazett_ms'))} ms"
+        axes = f"{_fmt(m.get('p_axis_deg'))} / {_fmt(m.get('axis_deg'))} / {_fmt(m.get('t_axis_deg'))}°"
+        _pairs(p, x, top - 13.5, [("QT / QTc", qt, 13.0, 57.0), ("P / QRS / T axes", axes, 22.0, 50.0)])
+        p.text(x, top - 19, f"QTc Bazett. Global intervals of the median beat ({s.n_dominant} of {s.n_beats} beats; "
+               "boundaries over the 12 leads).", size=6.3, va="baseline", color="#555555")
+    if s.note:
+        p.text(x, top - (29.5 if m else 7), s.note[:140], size=8 if m else 9.5, va="baseline", color="#b00000",
+               fontweight="bold")
+    q = s.quality
+    if q is not None:
+        idx, flagged = q.get("index"), q.get("flagged") or []
+        text = "signal quality " + (f"{idx:.2f}" if idx is not None else "n/a")
+        why = q.get("reasons") or {}
+        text += ("  ·  low-quality leads: " + ", ".join(f"{lead} ({'; '.join(why[lead])})" if why.get(lead) else lead
+                                                       for lead in flagged)) if flagged else "  ·  no lead flagged"
+        text = text[:160]
+        if q.get("error"):
+            text = "signal quality: not assessed (" + str(q["error"])[:60] + ")"
+        p.text(x, top - 24.5, text, size=7.5, va="baseline",
+               color="#b00000" if flagged else "#333333")
+    right = p.w - LEFT
+    p.text(right, top - 7, "25 mm/s   10 mm/mV", size=9.5, ha="right", va="baseline", fontweight="bold")
+    p.text(right, top - 12.5, s.filtering, size=6.3, ha="right", va="baseline", color="#555555")
+    p.text(right, top - 17, "ecgfeat show", size=6.3, ha="right", va="baseline", color="#555555")
+
+
+def _median_panel(p: Paper, s: Sheet, x0: float, y0: float, y1: float) -> None:
+    """The 12 median beats superimposed (50 mm/s, 10 mm/mV) with the global boundaries."""
+    w = MEDIAN_S * MEDIAN_MM_PER_S
+    p.grid(x0, y0, x0 + w, y1)
+    p.text(x0, y1 + 1.2, "median beats of the 12 leads, 50 mm/s", size=6.3, va="bottom")
+    if s.template is None:
+        p.text(x0 + w / 2, (y0 + y1) / 2, "no median beat", size=8, ha="center", va="center", color="#b00000")
+        return
+    tpl, fs = s.template, s.template_fs
+    L = tpl.shape[1]
+    start, total = 0.0, L / fs
+    if total > MEDIAN_S:   # the window from just before P on (or QRS on - 200 ms)
+        lo = s.template_marks.get("P on", s.template_marks.get("QRS on", 0.0) - 0.2) - 0.06
+        start = max(0.0, min(lo, total - MEDIAN_S))
+    t = np.arange(L) / fs
+    base = round(y0 + 0.5 * (y1 - y0))
+    for k in range(tpl.shape[0]):
+        p.trace(x0, base, t, tpl[k], start, start + MEDIAN_S, mm_per_s=MEDIAN_MM_PER_S, lw=0.5, alpha=0.7)
+    names = [n for n, _, _ in BOUNDARIES]
+    for marks, colour, top_half in ((s.template_marks, ECGFEAT, True), (s.annotation_marks, ANNOT, False)):
+        placed = sorted((marks[n], n) for n in names if n in marks and start <= marks[n] < start + MEDIAN_S)
+        last_x, level = -1e9, 0
+        for ts, name in placed:
+            x = x0 + (ts - start) * MEDIAN_MM_PER_S
+            level = (level + 1) % 2 if x - last_x < 2.8 else 0     # close labels: staggered
+            last_x = x
+            lift = 8.5 * level
+            if top_half:
+                lo, hi, ty = base - 1, y1 - 8 - lift, y1 - 7.5 - lift
+            else:
+                lo, hi, ty = y0 + 8 + lift, base + 1, y0 + 7.5 + lift
+            p.ax.plot([x, x], [lo, hi], color=colour, lw=0.7, ls=(0, (2.5, 1.5)), zorder=5)
+            p.text(x, ty, name, size=5.3, rotation=90, ha="center", va="bottom" if top_half else "top", color=colour)
+    m = s.measurements
+    intervals = f"PR {_fmt(m.get('pr_ms'))}   QRS {_fmt(m.get('qrs_ms'))}   QT {_fmt(m.get('qt_ms'))} ms"
+    p.text(x0 + w / 2, y0 - 1.2, intervals,
+           size=6.5, ha="center", va="top", color=ECGFEAT)
+
+
+def _legend(p: Paper, s: Sheet, x0: float, y: float) -> None:
+    """What the brackets mean, and ecgfeat - annotation per global boundary."""
+    sources = [s.ecgfeat] if s.ecgfeat else []
+    if s.annotations:
+        sources.append(Marks("annotation", ANNOT))
+    yy = y
+    for marks in sources:
+        t_on = 0.42 if marks.label == "ecgfeat" else 0.34
+        demo = Marks(marks.label, marks.colour, [("P", 0.0, None, 0.10, False), ("QRS", 0.16, None, 0.26, False),
+                                                 ("T", t_on, 0.42, 0.52, False)])
+        _brackets(p, demo, x0, yy, 0.0, 1.0)
+        p.text(x0 + 15, yy, "ecgfeat" if marks.label == "ecgfeat" else "annotation (the dataset's)", size=7,
+               va="baseline", color=marks.colour, fontweight="bold")
+        yy -= 4.5
+    if not sources:
+        return
+    lines = ["brackets under each lead: P, QRS and T waves",
+             "ecgfeat: the median beat's global fiducials on",
+             "every beat (T: peak • to end); faint: beats left",
+             "out of the median beat"]
+    if s.annotations:
+        lines += ["annotation: the cardiologists', per lead"]
+    for line in lines:
+        p.text(x0, yy, line, size=5.6, va="baseline", color="#444444")
+        yy -= 2.6
+    if s.delta_ms:
+        yy -= 2.5
+        p.text(x0, yy, "ecgfeat − annotation, global (ms):", size=6.3, va="baseline", fontweight="bold")
+        yy -= 3.4
+        for name, _, _ in BOUNDARIES:
+            if name in s.delta_ms:
+                d = s.delta_ms[name]
+                tol = CSE_2SD_MS.get(name)
+                flag = "" if tol is None or abs(d) <= tol else "  > CSE tol."
+                p.text(x0 + 2, yy, f"{name:<8}", size=6.3, va="baseline", family="monospace")
+                p.text(x0 + 20, yy, f"{d:+.0f}{flag}", size=6.3, va="baseline", family="monospace",
+                       color="#b00000" if flag else "#222222")
+                yy -= 3.0
+        p.text(x0, yy, "(CSE tolerance 2 SD: P on 10, P off 13, QRS on 7,", size=5.2, va="baseline", color="#555555")
+        p.text(x0, yy - 2.3, "QRS off 12, T end 31 ms)", size=5.2, va="baseline", color="#555555")
+
+
+CSE_2SD_MS = {"P on": 10.2, "P off": 12.7, "QRS on": 6.5, "QRS off": 11.6, "T end": 30.6}
+
+
+def _mark_line(s: Sheet, v: np.ndarray, base: float, band_bottom: float, n_rows: int) -> float:
+    """Where the bracket rows go in one cell: just under the lowest point of the trace (never over it),
+    but not below the band's floor."""
+    lowest = float(np.nanmin(v)) if v.size and np.isfinite(v).any() else 0.0
+    need = 4.0 * n_rows
+    y = math.floor(base + min(lowest, 0.0) * MM_PER_MV - 3.0)
+    return max(min(y, base - 5.0), band_bottom + need - 3.0)
+
+
+def draw_sheet(s: Sheet, start_s: float = 0.0):
+    """The record on ECG paper (cart layout); returns the matplotlib Figure (its `.ecgpaper` the Paper)."""
+    width = LEFT + CAL_W + STRIP_W + GAP + MEDIAN_S * MEDIAN_MM_PER_S + LEFT
+    height = HEADER_H + 4 * ROW_H + FOOTER_H
+    p = Paper(width, height)
+    x_strip = LEFT + CAL_W
+    top_grid = height - HEADER_H
+    p.grid(LEFT, FOOTER_H, x_strip + STRIP_W, top_grid)
+    _header(p, s, height)
+    sig, fs = s.signal, s.signal_fs
+    t = np.arange(sig.shape[1]) / fs
+    dur = sig.shape[1] / fs
+    start_s = max(0.0, min(float(start_s), max(0.0, dur - 1.0)))
+    span = min(10.0, dur - start_s)
+    col_s = min(2.5, span / 4)
+    lead_ix = {lead: k for k, lead in enumerate(LEADS)}
+    ann = s.annotations or {}
+    n_rows = 1 + bool(ann)
+    p.cells = {}
+    for r in range(4):
+        band_top = top_grid - r * ROW_H
+        base = band_top - 21.0          # on a bold 5 mm line
+        p.calibration(LEFT, base)
+        leads = LAYOUT_4X3[r] if r < 3 else (RHYTHM_LEAD,)
+        cs = col_s if r < 3 else span
+        for c, lead in enumerate(leads):
+            t0 = start_s + c * cs
+            t1 = t0 + cs
+            x0 = x_strip + c * cs * MM_PER_S
+            v = sig[lead_ix[lead]]
+            p.trace(x0, base, t, v, t0, t1)
+            p.cells[(r, lead)] = (x0, base, t0, t1)
+            low = lead in ((s.quality or {}).get("flagged") or [])
+            p.text(x0 + 1.0, base + 12.5, lead + ("  (low quality)" if low else ""), size=8.5, fontweight="bold",
+                   va="bottom", color="#b00000" if low else TRACE)
+            if c > 0:
+                p.ax.plot([x0, x0], [base - 2.5, base + 2.5], color=TRACE, lw=0.8, zorder=4)
+            y_marks = _mark_line(s, v[(t >= t0) & (t < t1)], base, band_top - ROW_H, n_rows)
+            if s.ecgfeat is not None:
+                _brackets(p, s.ecgfeat, x0, y_marks, t0, t1)
+            if lead in ann:
+                _brackets(p, ann[lead], x0, y_marks - 4.0, t0, t1)
+        if r == 3:
+            p.text(x_strip + 7.5, base + 12.7, f"rhythm strip, {start_s:g}–{start_s + span:g} s", size=6.5,
+                   va="bottom", color="#333333")
+    x_med = x_strip + STRIP_W + GAP
+    _median_panel(p, s, x_med, top_grid - 2 * ROW_H + 4, top_grid - 5)
+    _legend(p, s, x_med, top_grid - 2 * ROW_H - 8)
+    p.text(x_strip, FOOTER_H - 1.5, "1 mm = 40 ms and 0.1 mV, 5 mm = 200 ms and 0.5 mV; calibration pulse 1 mV, 200 ms; "
+           f"columns of {col_s:g} s", size=6, va="top", color="#555555")
+    if s.source:
+        p.text(p.w - LEFT, FOOTER_H - 1.5, s.source if len(s.source) <= 90 else "…" + s.source[-89:], size=5.5,
+               ha="right", va="top", color="#777777")
+    return p.fig
+
+
+# --------------------------------------------------------------------------- 12 x 1 (explanations)
+
+def draw_rows(signal: np.ndarray, fs: float, title: str, leads=LEADS, t: np.ndarray | None = None,
+              texts: dict | None = None, shade: set | None = None, band: np.ndarray | None = None,
+              band_norm=None, band_cmap: str = "RdBu_r", footer: str = "", row_h: float = 22.0,
+              text_w: float = 95.0, max_s: float | None = None, strong: set | None = None):
+    """The leads one per row at 25 mm/s and 10 mm/mV over their full length (a Figure).
+
+    signal: (len(leads), n) mV, already baseline corrected; t: seconds of each sample (NaN: padding),
+    default arange(n) / fs; texts: {lead: text} written beside the row on the right; shade: leads
+    whose row is highlighted; band: (len(leads), n) values drawn as a colour band behind each trace;
+    strong: leads whose label is red (default: the shaded ones).
+    """
+    signal = np.asarray(signal, dtype=np.float64)
+    n = signal.shape[1]
+    t = np.arange(n) / fs if t is None else np.asarray(t, dtype=np.float64)
+    ok = np.isfinite(t)
+    t_lo = float(np.nanmin(t)) if ok.any() else 0.0
+    t_hi = (float(np.nanmax(t)) + 1.0 / fs) if ok.any() else n / fs
+    if max_s is not None:
+        t_hi = min(t_hi, t_lo + max_s)
+    strip_w = (t_hi - t_lo) * MM_PER_S
+    head = 8.0 + 4.2 * title.count("\n")
+    width = LEFT + CAL_W + strip_w + 4 + text_w
+    height = head + len(leads) * row_h + 10.0
+    p = Paper(width, height)
+    x0 = LEFT + CAL_W
+    top = height - head
+    p.grid(LEFT, 8.0, x0 + strip_w, top)
+    p.text(LEFT, height - 3.0, title, size=8.5, va="top", ha="left", linespacing=1.25)
+    shade = shade or set()
+    strong_leads = strong
+    texts = texts or {}
+    for r, lead in enumerate(leads):
+        row_top = top - r * row_h
+        base = row_top - row_h / 2
+        if lead in shade:
+            p.ax.add_patch(Rectangle((x0, row_top - row_h), strip_w, row_h, facecolor=HILITE, alpha=0.35,
+                                     edgecolor="none", zorder=2))
+        if band is not None:
+            vals = np.asarray(band[r], dtype=np.float64)
+            m = ok & (t >= t_lo) & (t < t_hi)
+            if m.any():
+                xs = x0 + (t[m] - t_lo) * MM_PER_S
+                norm = band_norm or plt.Normalize(-np.nanmax(np.abs(vals[m])) or -1, np.nanmax(np.abs(vals[m])) or 1)
+                rgba = plt.get_cmap(band_cmap)(norm(vals[m]))
+                # opacity grows with |value|: no attribution leaves the paper (its grid) as it is
+                rgba[:, 3] = np.clip(np.abs(2.0 * np.asarray(norm(vals[m])) - 1.0), 0, 1) * 0.85
+                p.ax.imshow(rgba[None, :, :], aspect="auto",
+                            extent=(xs[0], xs[-1] + MM_PER_S / fs, row_top - row_h + 1, row_top - 1),
+                            interpolation="nearest", zorder=2)
+        p.calibration(LEFT + 0.5, base)
+        p.trace(x0, base, t, signal[r], t_lo, t_hi)
+        strong = lead in (shade if strong_leads is None else strong_leads)
+        p.text(x0 + 1.0, row_top - 1.2, lead, size=8.5, fontweight="bold", va="top",
+               color="#b00000" if strong else TRACE)
+        if lead in texts and texts[lead]:
+            p.text(x0 + strip_w + 3, row_top - 1.0, texts[lead], size=6.5, va="top", ha="left",
+                   color="#b00000" if strong else "#222222", linespacing=1.2)
+    p.ax.set_xlim(0, width)      # imshow must not change the mm coordinates
+    p.ax.set_ylim(0, height)
+    import textwrap
+
+    foot = f"25 mm/s, 10 mm/mV; 1 mm = 40 ms / 0.1 mV; time {t_lo:.1f}–{t_hi:.1f} s in the record. " + footer
+    p.text(x0, 6.8, "\n".join(textwrap.wrap(foot, int((width - x0) / 1.3))[:2]), size=6.5, va="top",
+           color="#333333", linespacing=1.15)
+    return p.fig
