@@ -61,13 +61,56 @@ def leads_tag(leads) -> str:
     return "all" if tuple(leads) == LEADS else "+".join(leads)
 
 
-def default_name(cfg: TrainConfig) -> str:
-    parts = [cfg.model, cfg.dataset, cfg.labels, cfg.protocol, leads_tag(cfg.leads)]
+def name_extras(cfg: TrainConfig) -> list[str]:
+    """What the default name adds after model-dataset-labels-protocol-leads, only where a run
+    differs from the defaults: `norec` (no record-level features), the families given with
+    --families (`expert+rhythm`), a non-default preset, a non-zero seed (`seed3`). Estimator
+    parameters (--param) are not in the name: a folder trained with other ones is refused unless
+    `force` (see `train`), so nothing is replaced without a word."""
+    parts = []
     if not cfg.record_features:
         parts.append("norec")
+    if cfg.families:
+        parts.append("+".join(cfg.families))
     if cfg.preset != ("cpu" if cfg.model == "cnn" else "default"):
         parts.append(cfg.preset)
-    return "-".join(parts)
+    if cfg.seed != 0:
+        parts.append(f"seed{cfg.seed}")
+    return parts
+
+
+def default_name(cfg: TrainConfig) -> str:
+    """SPEC: model-dataset-labels-protocol-leads, e.g. `xgb-synthetic-cpsc9-paper-all`, plus the
+    `name_extras` of a non-default run (e.g. `rf-ptbxl-500-ptbxl-super-cv-all-expert+rhythm`)."""
+    return "-".join([cfg.model, cfg.dataset, cfg.labels, cfg.protocol, leads_tag(cfg.leads)] + name_extras(cfg))
+
+
+# config.json keys that make two runs different models (not: threads, bootstrap draws, paths)
+IDENTITY = ("model", "dataset", "labels", "protocol", "leads", "record_features", "families", "params", "preset",
+            "seed", "cnn")
+
+
+class ModelExists(ValueError):
+    """The model folder holds a model trained with other settings; `force=True` replaces it."""
+
+
+def check_replace(folder: Path, cfg: TrainConfig, force: bool) -> None:
+    """Refuse to replace `folder` when it holds a model of another configuration (unless `force`):
+    the same name for another run would silently lose the earlier model."""
+    if force or not (folder / "config.json").is_file():
+        return
+    try:
+        have = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return
+    want = json.loads(json.dumps({**asdict(cfg), "leads": list(cfg.leads)}, default=_json))
+    # config.json's "families" are the families used; what was asked for (None: all) is "families_requested"
+    have = {**have, "families": have.get("families_requested", want["families"])}
+    diff = [k for k in IDENTITY if k in have and have.get(k) != want.get(k)]
+    if diff:
+        what = "; ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} now" for k in diff)
+        raise ModelExists(f"{folder}: holds a model trained with other settings ({what}); give --name for a new "
+                          "folder, or --force to replace it")
 
 
 def library_versions() -> dict:
@@ -80,6 +123,9 @@ def library_versions() -> dict:
         except md.PackageNotFoundError:
             pass
     return out
+
+
+NOT_TRAINED_BY_DEFAULT = ("quality",)
 
 
 def store_fingerprint(info: pd.DataFrame, versions: dict[str, str], families: list[str]) -> str:
@@ -101,23 +147,36 @@ def load_matrix(cfg: TrainConfig):
         raise ValueError(f"dataset {cfg.dataset!r} is not in the store {cfg.store} "
                          f"(it holds: {', '.join(store.datasets()) or 'nothing'}; run `ecgfeat extract` first)")
     versions = store.families(cfg.dataset)
-    families = list(cfg.families) if cfg.families else sorted(versions)
+    # by default every stored family but `quality`: it gates the measurements (signal/quality.py), it
+    # is not physiology a diagnosis should rest on (ask for it with --families ...,quality)
+    families = list(cfg.families) if cfg.families else sorted(f for f in versions if f not in NOT_TRAINED_BY_DEFAULT)
     data = store.read(cfg.dataset, families=families, leads=list(cfg.leads), scheme=cfg.labels,
                       record_level=cfg.record_features)
-    X, Y, classes, folds, notes = select_labelled(data.X, data.y, data.labeled, data.folds, data.groups, cfg)
+    X, Y, classes, folds, notes = select_labelled(data.X, data.y, data.labeled, data.folds, data.groups, cfg,
+                                                  has_patients=has_patient_ids(data.info))
     notes["families"] = families
     notes["feature_versions"] = {f: versions.get(f) for f in families}   # predict refuses other versions
-    X = X.loc[:, X.notna().any(axis=0)]  # columns that are NaN everywhere (e.g. flat leads) carry nothing
+    # columns that are NaN everywhere (e.g. flat leads) carry nothing; they are dropped per split,
+    # on the split's training rows only (run_protocol), never by looking at the test records
     notes["fingerprint"] = store_fingerprint(data.info, versions, families)
     notes["source_path"] = store.source_path(cfg.dataset)
     return X, Y, classes, folds, notes
 
 
-def select_labelled(X, y: pd.DataFrame, labeled: pd.Series, given: pd.Series, groups: pd.Series, cfg: TrainConfig):
+def has_patient_ids(info: pd.DataFrame) -> bool:
+    """True when the records table carries a patient id for at least one record (PTB-XL, SPH)."""
+    return "patient_id" in info.columns and bool(info["patient_id"].notna().any())
+
+
+def select_labelled(X, y: pd.DataFrame, labeled: pd.Series, given: pd.Series, groups: pd.Series, cfg: TrainConfig,
+                    has_patients: bool = False):
     """The labelled records (at least one class of the scheme), the learnable classes and the 10
     folds: one implementation for the feature matrix and the CNN's signals, so both get the same
-    records in the same folds. X is indexed positionally (rows in the order of y)."""
-    from .evaluation import assign_folds
+    records in the same folds. X is indexed positionally (rows in the order of y).
+
+    notes["groups"] holds the labelled records' patient (group) ids and notes["bootstrap_unit"]
+    "patient" when `has_patients` (the dataset has patient ids), else "record"."""
+    from .evaluation import assign_folds, given_folds_usable
 
     labelled = (labeled.fillna(False).astype(bool) & (y.sum(axis=1) > 0)).to_numpy()
     notes = {"dropped_unlabelled": int((~labelled).sum())}
@@ -129,9 +188,12 @@ def select_labelled(X, y: pd.DataFrame, labeled: pd.Series, given: pd.Series, gr
         y = y[present]
     if y.shape[0] < 20:
         raise ValueError(f"only {y.shape[0]} labelled records of scheme {cfg.labels!r} in {cfg.dataset!r}: too few to train")
-    folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=groups[labelled].to_numpy(),
-                         given=given[labelled].to_numpy())
-    notes["folds"] = "dataset" if given[labelled].notna().all() else "seeded-stratified"
+    given_l = given[labelled].to_numpy()
+    folds = assign_folds(y.to_numpy(), N_FOLDS, cfg.seed, groups=groups[labelled].to_numpy(), given=given_l)
+    # the same predicate assign_folds decides by: complete and exactly N_FOLDS distinct values
+    notes["folds"] = "dataset" if given_folds_usable(given_l, len(given_l), N_FOLDS) else "seeded-stratified"
+    notes["groups"] = groups[labelled].astype(str).to_numpy()
+    notes["bootstrap_unit"] = "patient" if has_patients else "record"
     return X, y.to_numpy().astype(np.int8), list(y.columns), folds, notes
 
 
@@ -152,29 +214,47 @@ def take(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
+def fitted_columns(X, rows) -> list | None:
+    """The feature columns a model fitted on `rows` of X sees: those with a value on at least one
+    of those rows (a column NaN on every training record carries nothing). None for signals."""
+    if not hasattr(X, "columns"):
+        return None
+    return list(X.columns[take(X, rows).notna().any(axis=0).to_numpy()])
+
+
+def _cols(X, cols):
+    return X if cols is None else X[cols]
+
+
 def run_protocol(cfg: TrainConfig, X, Y: np.ndarray, folds: np.ndarray,
                  progress: Callable[[str], None] | None = None, checkpoints: Path | None = None,
                  on_epoch: Callable[[int, dict], None] | None = None):
     """Fit per split; returns (oof scores, oof predictions, tested mask, per-split thresholds, models).
 
+    Predictions of records never tested are missing (NaN scores, -1 in `preds`, written as <NA>).
+    Every choice a split makes looks at its training rows (the columns kept: `fitted_columns`, the
+    model) or its validation predictions (the thresholds), never at its test fold; the model's
+    columns are kept as `model.columns_` (None for the CNN).
     The CNN also gets the split's validation fold for early stopping (the fold its thresholds are
     chosen on, never the test fold) and, with `checkpoints`, a folder per split to resume from."""
     from .evaluation import apply_thresholds, f1_thresholds, splits
 
     scores = np.full(Y.shape, np.nan)
-    preds = np.zeros(Y.shape, dtype=np.int8)
+    preds = np.full(Y.shape, -1, dtype=np.int8)
     tested = np.zeros(Y.shape[0], dtype=bool)
     thresholds, models = [], []
     for k, s in enumerate(splits(folds, cfg.protocol, N_FOLDS)):
         m = make_estimator(cfg)
+        cols = fitted_columns(X, s.train)
         if cfg.model == "cnn":
             m.fit(take(X, s.train), Y[s.train], validation=(take(X, s.val), Y[s.val]),
                   checkpoint=checkpoints / f"split-{k + 1}" if checkpoints else None,
                   on_epoch=(lambda rec, k=k: on_epoch(k, rec)) if on_epoch else None)
         else:
-            m.fit(take(X, s.train), Y[s.train])
-        thr = f1_thresholds(Y[s.val], m.predict_proba(take(X, s.val)))
-        test = m.predict_proba(take(X, s.test))
+            m.fit(_cols(take(X, s.train), cols), Y[s.train])
+        m.columns_ = cols
+        thr = f1_thresholds(Y[s.val], m.predict_proba(_cols(take(X, s.val), cols)))
+        test = m.predict_proba(_cols(take(X, s.test), cols))
         scores[s.test], preds[s.test], tested[s.test] = test, apply_thresholds(test, thr), True
         thresholds.append(thr)
         models.append(m)
@@ -251,8 +331,11 @@ def _fsync_tree(folder: Path) -> None:
 
 def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
           progress: Callable[[str], None] | None = None, command: str | None = None,
-          on_epoch: Callable[[int, dict], None] | None = None, resume: bool = False) -> dict:
+          on_epoch: Callable[[int, dict], None] | None = None, resume: bool = False, force: bool = False) -> dict:
     """Train, evaluate and save; returns {"model_dir", "metrics"}.
+
+    A folder `name` that holds a model of another configuration (`IDENTITY`) is refused
+    (`ModelExists`) unless `force`; the same configuration again replaces it (a re-run).
 
     CNN runs keep their per-epoch state in models/.<name>.ckpt/ until the model folder is written;
     `resume=True` continues from there (refused if the checkpoint is of another configuration),
@@ -261,6 +344,7 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
 
     t0 = time.perf_counter()
     name = name or default_name(cfg)
+    check_replace(Path(models_dir) / name, cfg, force)
     if cfg.model == "cnn":
         from .deep.data import load_signals
         X, Y, classes, folds, notes = load_signals(cfg)
@@ -268,7 +352,9 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
         X, Y, classes, folds, notes = load_matrix(cfg)
     ckpt = _checkpoints(cfg, Path(models_dir), name, resume) if cfg.model == "cnn" else None
     scores, preds, tested, thresholds, models = run_protocol(cfg, X, Y, folds, progress, ckpt, on_epoch)
-    metrics = classification_metrics(Y[tested], scores[tested], preds[tested], classes, n_boot=cfg.n_boot, seed=cfg.seed)
+    groups = notes["groups"] if notes.get("bootstrap_unit") == "patient" else None
+    metrics = classification_metrics(Y[tested], scores[tested], preds[tested], classes, n_boot=cfg.n_boot, seed=cfg.seed,
+                                     groups=None if groups is None else groups[tested])
     if cfg.protocol == "paper":
         final, final_thr = models[0], thresholds[0]
     else:
@@ -276,8 +362,10 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
         if cfg.model == "cnn":   # no validation fold left: as many epochs as the folds' median best
             final.set_params(epochs=int(np.median([m.best_epoch_ for m in models])))
             final.fit(X, Y, checkpoint=ckpt / "refit", on_epoch=(lambda rec: on_epoch(N_FOLDS, rec)) if on_epoch else None)
+            final.columns_ = None
         else:
-            final.fit(X, Y)
+            final.columns_ = fitted_columns(X, np.arange(len(Y)))
+            final.fit(_cols(X, final.columns_), Y)
         final_thr = np.median(np.vstack(thresholds), axis=0)
         if progress:
             progress("refit on every labelled record for predict")
@@ -291,9 +379,10 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
         metrics_doc["preset"] = cfg.preset
         metrics_doc["epochs"] = [m.history_ for m in models]
     config = {**asdict(cfg), "leads": list(cfg.leads), "name": name, "classes": classes,
-              "families": notes.get("families", []), "feature_versions": notes.get("feature_versions", {}),
-              "feature_names": list(getattr(X, "columns", [])),
-              "n_features": X.shape[1] if hasattr(X, "columns") else 0,
+              "families": notes.get("families", []), "families_requested": list(cfg.families) if cfg.families else None,
+              "feature_versions": notes.get("feature_versions", {}),
+              "feature_names": list(final.columns_ or []),
+              "n_features": len(final.columns_ or []),
               "n_labelled": int(Y.shape[0]), "store_fingerprint": notes["fingerprint"],
               "dataset_path": notes["source_path"], "fold_source": notes["folds"], "n_folds": N_FOLDS,
               "thresholds": {c: float(t) for c, t in zip(classes, final_thr)},
@@ -301,11 +390,15 @@ def train(cfg: TrainConfig, models_dir: str | Path, name: str | None = None,
               "libraries": library_versions(), "command": command or " ".join(sys.argv),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ids = X.index.astype(str) if hasattr(X, "index") else X.ids.astype(str)
-    pred_df = pd.DataFrame({"record_id": ids, "fold": folds.astype(int) + 1, "tested": tested})
+    pred_df = pd.DataFrame({"record_id": ids, "fold": folds.astype(int) + 1, "tested": tested,
+                            "patient_id": pd.array(notes["groups"] if groups is not None else [None] * len(ids),
+                                                   dtype="string")})
     for j, c in enumerate(classes):
         pred_df[f"y_true__{c}"] = Y[:, j]
         pred_df[f"y_score__{c}"] = scores[:, j]
-        pred_df[f"y_pred__{c}"] = preds[:, j]
+        # never tested (the paper protocol's train and validation folds): no prediction, not a 0
+        pred_df[f"y_pred__{c}"] = pd.array(np.where(tested, preds[:, j], 0), dtype="Int8")
+        pred_df.loc[~tested, f"y_pred__{c}"] = pd.NA
 
     def build(folder: Path) -> None:
         if cfg.model == "cnn":

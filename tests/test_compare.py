@@ -123,12 +123,13 @@ def test_real_confusion_counts_match_metrics_and_pair_two_classical(real):
     root, out = real
     (group,) = out["report"]["groups"]
     p = group["paired"]
-    assert "no cnn in this group" in p["note"]
-    best = max(group["models"], key=lambda m: m["macro"]["auc"])
-    assert p["a"] == best["name"] and p["b"] != best["name"]
+    assert "no cnn in this group" in p["note"] and "without looking at any test result" in group["pair_rule"]
+    # the pair is not chosen by test AUC: both classical models, in name order
+    assert (p["a"], p["b"]) == ("lgbm-syn200-cpsc9-paper-all", "xgb-syn200-cpsc9-paper-all")
+    first = next(m for m in group["models"] if m["name"] == p["a"])
     assert p["n_records"] == metrics_of(root / "models" / p["a"])["n_records"]   # same seed: same test fold
     # the paired point estimates are the models' own macro AUC / F1 on the shared records
-    assert p["auc"]["a"] == pytest.approx(best["macro"]["auc"]) and p["f1"]["a"] == pytest.approx(best["macro"]["f1"])
+    assert p["auc"]["a"] == pytest.approx(first["macro"]["auc"]) and p["f1"]["a"] == pytest.approx(first["macro"]["f1"])
     for name, counts in group["confusion"].items():
         per_class = metrics_of(root / "models" / name)["per_class"]
         for c, k in counts.items():
@@ -178,10 +179,12 @@ def test_best_classical_is_paired_with_the_cnn_on_shared_records(tmp_path):
     ref = paired_bootstrap(j[cols("y_true", "a")].to_numpy(), j[cols("y_score", "a")].to_numpy(), j[cols("y_score", "b")].to_numpy(),
                            j[cols("y_pred", "a")].to_numpy(), j[cols("y_pred", "b")].to_numpy(), n_boot=300, seed=5)
     assert p["auc"] == ref["auc"] and p["f1"] == ref["f1"]
-    assert p["verdict"]["auc"] == verdict("xgb", "cnn", ref["auc"])
-    assert p["verdict"]["auc"].startswith("xgb − cnn = −0.") and p["verdict"]["auc"].endswith(": cnn is significantly better")
-    # the confusion matrices are those of the two compared models, classical first
-    assert list(g["confusion"]) == [p["a"], p["b"]]
+    # two comparisons (xgb and lgbm, each against the cnn): Holm-corrected verdicts
+    assert p["n_tests"] == 2 and p["p_holm"]["auc"] >= p["auc"]["p_value"]
+    assert p["verdict"]["auc"] == verdict("xgb", "cnn", ref["auc"], p["p_holm"]["auc"], 2)
+    assert p["verdict"]["auc"].startswith("xgb − cnn = −0.") and ": cnn is significantly better (Holm-adjusted p" in p["verdict"]["auc"]
+    # the confusion matrices are those of the compared models, classical first
+    assert list(g["confusion"]) == [p["a"], "lgbm-syn-cpsc9-paper-all", p["b"]]
     html = Path(out["html"]).read_text()
     assert p["verdict"]["auc"] in html and p["verdict"]["f1"] in Path(out["md"]).read_text()
 
@@ -313,3 +316,72 @@ def test_html_renders_in_headless_chromium(real, tmp_path):
     assert 0.02 < non_white < 0.9, non_white
     # the "best" cell shading (#e7f3e7) is on screen: the tables rendered with their CSS
     assert ((img == [0xE7, 0xF3, 0xE7]).all(axis=2)).sum() > 100
+
+
+# ---------------------------------------------------------------- the pair is not chosen on the test set
+
+def test_holm_adjustment():
+    from ecgfeat.report.compare import holm
+    assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None])
+    assert holm([0.5]) == [0.5] and holm([]) == []
+
+
+@pytest.mark.parametrize("xgb_skill, lgbm_skill", [(0.6, 0.3), (0.3, 0.6)])
+def test_default_pairs_do_not_depend_on_test_results(tmp_path, xgb_skill, lgbm_skill):
+    """Every classical model against the cnn, whichever scores best on the test records; the rule
+    is written in compare.json, .md and .html."""
+    models = tmp_path / "models"
+    fake_model(models, "xgb-syn-cpsc9-paper-all", "xgb", skill=xgb_skill, seed=1)
+    fake_model(models, "lgbm-syn-cpsc9-paper-all", "lgbm", skill=lgbm_skill, seed=2)
+    fake_model(models, "cnn-syn-cpsc9-paper-all", "cnn", skill=1.0, seed=3)
+    out = compare_models(models, tmp_path / "reports", n_boot=200)
+    (g,) = out["report"]["groups"]
+    pairs = {(c["a"], c["b"]) for c in g["comparisons"]}
+    assert pairs == {("xgb-syn-cpsc9-paper-all", "cnn-syn-cpsc9-paper-all"), ("lgbm-syn-cpsc9-paper-all", "cnn-syn-cpsc9-paper-all")}
+    assert "every classical model against the cnn, chosen without looking at any test result" in g["pair_rule"]
+    assert "Holm" in g["pair_rule"] and "best" not in g["pair_rule"]
+    for c in g["comparisons"]:
+        for m in ("auc", "f1"):
+            assert c["p_holm"][m] >= c[m]["p_value"]
+    for f in ("md", "html"):
+        assert "Pairs chosen by: every classical model against the cnn" in Path(out[f]).read_text()
+
+
+def test_user_names_the_pair(tmp_path):
+    models = tmp_path / "models"
+    fake_model(models, "xgb-syn-cpsc9-paper-all", "xgb", skill=0.6, seed=1)
+    fake_model(models, "lgbm-syn-cpsc9-paper-all", "lgbm", skill=0.3, seed=2)
+    fake_model(models, "cnn-syn-cpsc9-paper-all", "cnn", skill=1.0, seed=3)
+    res = runner.invoke(app, ["compare", "--models", str(models), "--out", str(tmp_path / "r"), "--n-boot", "100",
+                              "--baseline", "lgbm", "--against", "cnn", "--json"])
+    assert res.exit_code == 0, res.output
+    (g,) = json.loads(res.stdout.strip().splitlines()[-1])["groups"]
+    assert [(c["a"], c["b"]) for c in g["comparisons"]] == [("lgbm-syn-cpsc9-paper-all", "cnn-syn-cpsc9-paper-all")]
+    assert g["pair_rule"] == "the pair named by the user (--baseline lgbm --against cnn)"
+    assert "Holm" not in g["comparisons"][0]["verdict"]["auc"]
+    bad = runner.invoke(app, ["compare", "--models", str(models), "--out", str(tmp_path / "r"), "--baseline", "rf", "--against", "cnn"])
+    assert bad.exit_code == 1 and "--baseline rf --against cnn: no group" in bad.output
+    half = runner.invoke(app, ["compare", "--models", str(models), "--out", str(tmp_path / "r"), "--baseline", "xgb"])
+    assert half.exit_code == 1 and "go together" in half.output
+
+
+def test_every_model_in_a_group_gets_its_own_colour(tmp_path):
+    """Three xgb runs (seeds), an unknown estimator, lr and gbm and the cnn: one colour each (line
+    styles alone are hard to tell apart in small panels), and the tables use the plots' colours."""
+    from ecgfeat.report import plots
+
+    models = tmp_path / "models"
+    for name, est in (("xgb-syn-cpsc9-paper-all", "xgb"), ("xgb-syn-cpsc9-paper-all-seed1", "xgb"),
+                      ("xgb-syn-cpsc9-paper-all-seed2", "xgb"), ("svm-syn-cpsc9-paper-all", "svm"),
+                      ("knn-syn-cpsc9-paper-all", "knn"), ("lr-syn-cpsc9-paper-all", "lr"),
+                      ("gbm-syn-cpsc9-paper-all", "gbm"), ("cnn-syn-cpsc9-paper-all", "cnn")):
+        fake_model(models, name, est, seed=len(name))
+    runs, _ = find_models(models)
+    style = plots.styles(runs)
+    colours = [s["colour"] for s in style.values()]
+    assert len(set(colours)) == len(runs) == 8, style
+    assert style["cnn-syn-cpsc9-paper-all"]["colour"] == plots.MODEL_COLOURS["cnn"]
+    assert style["xgb-syn-cpsc9-paper-all"]["colour"] == plots.MODEL_COLOURS["xgb"]
+    out = compare_models(models, tmp_path / "reports", n_boot=20)
+    (g,) = out["report"]["groups"]
+    assert {m["name"]: m["colour"] for m in g["models"]} == {n: s["colour"] for n, s in style.items()}

@@ -305,3 +305,54 @@ def test_paired_bootstrap():
     lo, hi = r["auc"]["ci"]
     assert 0 < lo <= r["auc"]["diff"] <= hi and r["auc"]["p_value"] < 0.05
     json.dumps(r, allow_nan=False)
+
+
+# --- patients: cluster bootstrap, splits that never share a patient ----------------------------
+
+
+def test_patient_bootstrap_widens_the_interval_of_duplicated_patients():
+    """Each patient's record repeated 4 times: resampling records treats the copies as independent
+    evidence (interval about half as wide); resampling patients gives the width of the originals."""
+    y, s, p = scored(300, 3, seed=5)
+    k, classes = 4, list("abc")
+    Y, S, P = np.repeat(y, k, 0), np.repeat(s, k, 0), np.repeat(p, k, 0)
+    pid = np.repeat(np.arange(300), k)
+    orig = classification_metrics(y, s, p, classes, n_boot=600, seed=1)
+    rec = classification_metrics(Y, S, P, classes, n_boot=600, seed=1)
+    pat = classification_metrics(Y, S, P, classes, n_boot=600, seed=1, groups=pid)
+
+    def width(m, key="auc"):
+        lo, hi = m["macro_ci"][key]
+        return hi - lo
+    for key in ("auc", "f1"):
+        assert width(pat, key) > 1.5 * width(rec, key), key
+        assert width(pat, key) == pytest.approx(width(orig, key), rel=0.25), key
+    assert pat["macro"] == rec["macro"]                      # point estimates do not change
+    assert rec["bootstrap"] == {"unit": "record", "n": 1200, "n_boot": 600, "seed": 1}
+    assert pat["bootstrap"] == {"unit": "patient", "n": 300, "n_boot": 600, "seed": 1}
+    # paired: the same rule
+    s_b = np.repeat(np.clip(s + np.random.default_rng(0).normal(0, 0.3, s.shape), 0, 1), k, 0)
+    pr = paired_bootstrap(Y, S, s_b, P, (s_b >= 0.5).astype(int), n_boot=400, seed=0)
+    pp = paired_bootstrap(Y, S, s_b, P, (s_b >= 0.5).astype(int), n_boot=400, seed=0, groups=pid)
+    assert pp["bootstrap"]["unit"] == "patient" and pr["bootstrap"]["unit"] == "record"
+    assert np.diff(pp["auc"]["ci"])[0] > 1.3 * np.diff(pr["auc"]["ci"])[0]
+
+
+def test_every_split_of_both_protocols_is_disjoint_and_keeps_patients_whole():
+    rng = np.random.default_rng(4)
+    y = multilabel(900, 4)
+    groups = rng.integers(0, 300, len(y))                    # about 3 records per patient
+    seeded = assign_folds(y, 10, seed=0, groups=groups)
+    given = assign_folds(y, 10, given=np.tile(np.arange(1, 11), 90))
+    for folds in (seeded, given):
+        for protocol in ("paper", "cv"):
+            out = splits(folds, protocol)
+            assert len(out) == (1 if protocol == "paper" else 10)
+            for s in out:
+                tr, va, te = set(s.train), set(s.val), set(s.test)
+                assert not tr & va and not tr & te and not va & te
+                assert len(tr) and len(va) and len(te) and len(tr | va | te) == len(y)
+    for protocol in ("paper", "cv"):
+        for s in splits(seeded, protocol):
+            g = {k: set(groups[getattr(s, k)]) for k in ("train", "val", "test")}
+            assert not g["train"] & g["test"] and not g["train"] & g["val"] and not g["val"] & g["test"]

@@ -48,7 +48,8 @@ def test_xgb_explanations_point_at_the_generating_mechanisms(trees):
     rid = next(r for r, p in params.iterrows() if p["labels"] == ["I-AVB"])
     out = _json(runner.invoke(app, ["--workspace", str(root), "explain", "--model", dirs["xgb"].name,
                                     "--record", rid, "--jobs", "2", "--json"]))
-    assert out["n_checked"] == 9 and out["hits"] >= 8, out["ground_truth"]
+    assert out["n_checked"] == 8 and out["hits"] >= 7, out["ground_truth"]       # Normal: not checked
+    assert "Normal" not in out["ground_truth"]
     path = Path(out["explain_json"])
     assert path == root / "reports" / "explain" / dirs["xgb"].name / "explain.json"
     doc = json.loads(path.read_text())
@@ -103,7 +104,7 @@ def test_compare_report_shows_the_hit_table(trees):
     md = Path(res["md"]).read_text()
     assert "## Explanations" in md and "Explanations against the synthetic ground truth" in md
     row = next(line for line in md.splitlines() if line.startswith(f"| {dirs['xgb'].name} | shap.TreeExplainer"))
-    assert row.count("✓") >= 8
+    assert row.count("✓") >= 7 and "%" in row
     assert 'id="explain"' in Path(res["html"]).read_text()
     assert res["report"]["explanations"][0]["model"] == dirs["xgb"].name
 
@@ -141,7 +142,7 @@ def test_expected_groups_name_real_features_and_the_check_weighs_the_top_three()
         assert not any(expected(c, n) for n in names if "__tsfresh__" in n), c  # generic statistics never count
     assert [n for n in names if expected("I-AVB", n)] == ["all__expert__pr_ms"]
     assert expected("LBBB", "II__expert__q_amp_mv") and not expected("LBBB", "V1__expert__st60_mv")
-    assert expected("STE", "aVR__expert__st60_mv") and expected("Normal", "all__rhythm__rr_cv")
+    assert expected("STE", "aVR__expert__st60_mv") and not expected("Normal", "all__rhythm__rr_cv")
     assert top_check("I-AVB", ["all__expert__pr_ms", "V1__tsfresh__c3__lag_1", "all__rhythm__rr_cv"], [4.6, 0.2, 0.18])["hit"]
     miss = top_check("I-AVB", ["V1__tsfresh__c3__lag_1", "all__expert__pr_ms", "all__rhythm__rr_cv"], [1.0, 0.5, 0.5])
     assert not miss["hit"] and miss["share"] == 0.25 and miss["matched"] == [False, True, False]
@@ -279,3 +280,89 @@ def test_gradient_explainer_is_the_fallback_and_says_so(cue_cnn, tmp_path, monke
                              "(RuntimeError: no DeepLIFT rule for this op))")
     saved = json.loads((tmp_path / "cnn-cue" / "explain.json").read_text())
     assert saved["method"] == doc["method"] and saved["n_records"] == 1
+
+
+# -- ground-truth hits that are not easy by construction -------------------------------------------
+
+def test_normal_is_not_a_free_hit_and_the_cnn_needs_a_stated_margin():
+    from ecgfeat.explain.groups import CNN_MIN_RATIO, NOT_CHECKED
+    from ecgfeat.explain.regions import region_hit
+
+    # Normal matched any expert or rhythm feature: left out of the count, with the reason
+    assert top_check("Normal", ["all__rhythm__rr_cv", "II__expert__qrs_ms", "all__expert__pr_ms"], [1, 1, 1]) is None
+    assert not expected("Normal", "all__rhythm__rr_cv") and "Normal" in NOT_CHECKED
+    # the cnn: x1.09 the rest is not a hit; the margin is stated and the ratio is reported
+    dens = {"PR": 1.09, "not_PR": 1.0, "QRS": 1.0, "ST": 1.0, "TQ": 0.9}
+    weak = region_hit("I-AVB", dens)
+    assert CNN_MIN_RATIO >= 1.2 and weak["ratio"] == 1.09 and not weak["hit"] and weak["min_ratio"] == CNN_MIN_RATIO
+    assert region_hit("I-AVB", {**dens, "PR": 1.6})["hit"]
+
+
+def test_rerun_keeps_earlier_patient_figures(trees):
+    root, data, dirs = trees
+    ids = sorted(read_params(data).index.astype(str))[:2]
+    base = ["--workspace", str(root), "explain", "--model", dirs["xgb"].name, "--n", "20", "--jobs", "2", "--json"]
+    _json(runner.invoke(app, base + ["--record", ids[0]]))
+    out = _json(runner.invoke(app, base + ["--record", ids[1]]))
+    folder = Path(out["explain_json"]).parent
+    doc = json.loads(Path(out["explain_json"]).read_text())
+    assert set(doc["records"]) >= set(ids) and doc["records"][ids[0]].get("earlier_run")
+    for rid in ids:
+        assert list(folder.glob(f"record_{rid}_*_waterfall.png")), rid
+        assert any(f.startswith(f"record_{rid}_") for f in doc["figures"]), rid
+    assert doc["in_sample"] is False
+
+
+def test_cnn_lead_heatmap_is_class_specific(tmp_path_factory):
+    """Two classes driven by different leads (a 1 mV cue on lead I for I-AVB records, on V5 for
+    STD records): DeepSHAP's lead x class heatmap must tell them apart (on PTB-XL it came out the
+    same for all five classes)."""
+    import wfdb
+
+    from ecgfeat.deep import CNNClassifier, CNNSettings
+    from ecgfeat.explain import explain_model
+    from ecgfeat.training import TrainConfig, train
+    from ecgfeat.vocab import LEADS
+
+    root = tmp_path_factory.mktemp("leadcue")
+    cue_lead = {"I-AVB": "I", "STD": "V5"}
+    data = synthesize(root / "leadcue", n=72, seed=7, jobs=2,
+                      weights={"Normal": 1, "I-AVB": 1, "STD": 1, **{c: 0 for c in OTHERS if c != "STD"}})
+    params = read_params(data)
+    for rid, p in params.iterrows():
+        hit = [c for c in p["labels"] if c in cue_lead]
+        if not hit:
+            continue
+        rec = wfdb.rdrecord(str(data / rid))
+        t = np.arange(rec.p_signal.shape[0]) / rec.fs
+        bump = 1.0 * np.sin(2 * np.pi * 3.0 * t)              # a 3 Hz, 1 mV oscillation over the whole record
+        sig = rec.p_signal.copy()
+        for c in hit:
+            sig[:, list(LEADS).index(cue_lead[c])] += bump
+        wfdb.wrsamp(rid, fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=sig,
+                    fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, comments=rec.comments, write_dir=str(data))
+    settings = CNNSettings(fs=100.0, window_s=2.0, epochs=6, batch_size=8, patience=None)
+    cfg = TrainConfig(model="cnn", dataset="leadcue", store="", n_boot=20, jobs=2, cnn=settings.to_dict(),
+                      data_path=str(data), cache=str(root / "signal_cache"))
+    fit = CNNClassifier.fit
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CNNClassifier, "fit", lambda self, X, Y, validation=None, **kw: fit(self, X, Y, **kw))
+        res = train(cfg, root / "models", name="cnn-leadcue")
+    assert res["metrics"]["per_class"]["I-AVB"]["auc"] > 0.9 and res["metrics"]["per_class"]["STD"]["auc"] > 0.9
+    doc = explain_model(root / "models" / "cnn-leadcue", root / "explain", n=12, jobs=2)
+    li = {c: doc["per_class"][c]["lead_importance"] for c in cue_lead}
+    share = {c: {lead: v / sum(li[c].values()) for lead, v in li[c].items()} for c in cue_lead}
+    # measured: I-AVB 51% on I (STD: 19%), STD 31% on V5 (I-AVB: 23%: the other class's cue lead also
+    # carries attribution, as DeepLIFT measures against a background that holds both cues)
+    assert share["I-AVB"]["I"] > 1.5 * share["STD"]["I"], share
+    assert share["STD"]["V5"] > 1.2 * share["I-AVB"]["V5"], share
+    assert doc["per_class"]["I-AVB"]["top_features"][0] == "I" and doc["per_class"]["STD"]["top_features"][0] == "V5"
+
+
+def test_a_cv_model_is_explained_as_in_sample():
+    """A cv folder holds the refit on every labelled record: its explained records were trained on."""
+    from ecgfeat.explain.run import in_sample_note
+
+    assert in_sample_note({"protocol": "cv"})["in_sample"] is True
+    assert "in-sample" in in_sample_note({"protocol": "cv"})["in_sample_note"]
+    assert in_sample_note({"protocol": "paper"}) == {"in_sample": False}

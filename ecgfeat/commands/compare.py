@@ -17,7 +17,9 @@ COMPARE_EXAMPLES = """Examples:
 
   ecgfeat compare --models runs/models --out paper/tables
 
-  ecgfeat compare --n-boot 2000 --json              # tighter paired intervals; JSON summary on stdout"""
+  ecgfeat compare --n-boot 2000 --json              # tighter paired intervals; JSON summary on stdout
+
+  ecgfeat compare --baseline xgb --against cnn      # the one pair to test (default: every classical model vs the cnn, Holm)"""
 
 
 def compare(
@@ -25,12 +27,15 @@ def compare(
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <workspace>/reports)."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap draws of the paired comparison."),
     seed: int = typer.Option(0, "--seed", help="Seed of the paired bootstrap."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Model of the paired test (folder name, or its label in the group, e.g. xgb); with --against."),
+    against: Optional[str] = typer.Option(None, "--against", help="The model --baseline is tested against (e.g. cnn)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Side-by-side report of every trained model, grouped by dataset, label scheme, protocol and
     leads: macro and per-class metrics with 95% intervals (from each metrics.json), ROC curves,
-    F1 bars, confusion matrices, the paired bootstrap of the best classical model against the cnn,
-    and the single-lead ranking; written as compare.html (self-contained), compare.md and compare.json."""
+    F1 bars, confusion matrices, the paired bootstrap of the pair named with --baseline / --against
+    (default: every classical model against the cnn, Holm-corrected; the pairs are never chosen by
+    their test results), and the single-lead ranking; written as compare.html (self-contained), compare.md and compare.json."""
     from ..report import build_report, find_models, group_runs, write_report
 
     models = models or STATE.workspace / "models"
@@ -47,8 +52,16 @@ def compare(
         what = "no usable model folder" if skipped else "no model folder"
         raise UserError(f"{models}: {what} (train a model first: ecgfeat train --model xgb)")
     groups, ranks = group_runs(runs)
+    if bool(baseline) != bool(against):
+        raise UserError("--baseline and --against go together: name both models of the paired test")
+    if baseline:
+        from ..report.compare import _find
+        if not any(_find(g, baseline) and _find(g, against) and _find(g, baseline) is not _find(g, against) for g in groups):
+            raise UserError(f"--baseline {baseline} --against {against}: no group of comparable models holds both "
+                            f"(same dataset, labels, protocol and leads; models: {', '.join(r.name for r in runs)})")
     with progress_bar("drawing the report", len(groups) + len(ranks), unit="groups") as advance:
-        report = build_report(groups, ranks, skipped, n_boot=n_boot, seed=seed, progress=advance)
+        report = build_report(groups, ranks, skipped, n_boot=n_boot, seed=seed, progress=advance,
+                              baseline=baseline, against=against)
     paths = write_report(report, out)
     _print_summary(report.doc, con)
     con.print(f"report written to {paths['html']} (and compare.md, compare.json)")
@@ -63,8 +76,10 @@ def _group_summary(g: dict) -> dict:
     p = g["paired"]
     return {"id": g["id"], "dataset": g["dataset"], "labels": g["labels"], "protocol": g["protocol"], "leads": g["leads"],
             "models": {m["name"]: {"macro": m["macro"], "macro_ci": m["macro_ci"]} for m in g["models"]},
-            "best": g["best"], "paired": None if p is None else
-            {k: p.get(k) for k in ("a", "b", "note", "skipped", "verdict", "n_records")}}
+            "best": g["best"], "pair_rule": g.get("pair_rule"), "paired": None if p is None else
+            {k: p.get(k) for k in ("a", "b", "note", "skipped", "verdict", "n_records", "p_holm")},
+            "comparisons": [{k: c.get(k) for k in ("a", "b", "skipped", "verdict", "n_records", "p_holm")}
+                            for c in g.get("comparisons") or []]}
 
 
 def _print_summary(doc: dict, con) -> None:
@@ -79,13 +94,16 @@ def _print_summary(doc: dict, con) -> None:
             table.add_row(m["label"], str(m["n_records"]), with_ci(m["macro"].get("f1"), m["macro_ci"].get("f1")),
                           with_ci(m["macro"].get("auc"), m["macro_ci"].get("auc")))
         con.print(table)
-        p = g["paired"]
-        if p and p.get("verdict"):
-            con.print(f"  paired on the {p['n_records']} records tested by both:")
-            con.print(f"    macro AUC: {escape(p['verdict']['auc'])}")
-            con.print(f"    macro F1: {escape(p['verdict']['f1'])}")
-        elif p and p.get("skipped"):
-            con.print(f"  paired: not compared, {escape(p['skipped'])}")
+        comps = g.get("comparisons") or ([g["paired"]] if g.get("paired") else [])
+        if comps:
+            con.print(f"  pairs chosen by: {escape(g.get('pair_rule') or '')}")
+        for p in comps:
+            if p.get("verdict"):
+                con.print(f"  paired on the {p['n_records']} records tested by both:")
+                con.print(f"    macro AUC: {escape(p['verdict']['auc'])}")
+                con.print(f"    macro F1: {escape(p['verdict']['f1'])}")
+            elif p.get("skipped"):
+                con.print(f"  paired {escape(p['a_label'])} vs {escape(p['b_label'])}: not compared, {escape(p['skipped'])}")
     for r in doc["lead_ranking"]:
         tops = "; ".join(f"{fam}: {', '.join(order[:3])}" for fam, order in r["ranking"].items())
         con.print(f"lead ranking {r['dataset']} · {r['labels']} · {r['protocol']} (best by macro AUC): {escape(tops)}")

@@ -77,18 +77,23 @@ def _print(doc: dict, con) -> None:
     from ..explain.words import label
 
     cnn = doc["estimator"] == "cnn"
-    con.print(f"[bold]{escape(doc['model'])}[/bold]: {escape(doc['method'])} on {doc['n_records']} test records; "
+    which = "in-sample records (the cv refit was trained on them)" if doc.get("in_sample") else "test records"
+    con.print(f"[bold]{escape(doc['model'])}[/bold]: {escape(doc['method'])} on {doc['n_records']} {which}; "
               f"output: {escape(doc['output'])}")
     if doc.get("ground_truth") is not None:
-        caption = ("ratio: attribution per second, per mV of signal, in the expected region over the rest (hit > 1)" if cnn
-                   else "share: the expected features' part of the top-3 mean |SHAP| (hit >= 50%)")
+        caption = ("ratio: attribution per second, per mV of signal, in the expected region over the rest" if cnn
+                   else "share: the expected features' part of the top-3 mean |SHAP|")
+        caption += f"; hit: {doc.get('hit_rule', '')}"
+        for c, why in (doc.get("not_checked") or {}).items():
+            caption += f"; {c}: not checked, {why}"
         table = Table(title=f"ground truth (synthetic mechanisms): {doc['hits']}/{doc['n_checked']} classes hit",
                       title_justify="left", caption=caption, caption_justify="left")
         for col in ("class", "expected", "densest region" if cnn else "top-3 features (✓: expected)", "share" if not cnn else "ratio", "hit"):
             table.add_column(col)
         for c, d in doc["ground_truth_detail"].items():
             if cnn:
-                what, got, num = f"{d['expected_region']} denser than the rest", str(d["densest_region"]), f"x{d['ratio']}"
+                what = f"{d['expected_region']} >= x{d.get('min_ratio', 1)} the rest's density"
+                got, num = str(d["densest_region"]), f"x{d['ratio']}"
             else:
                 what = doc["expected"][c]["mechanism"]
                 got = ", ".join(f"{'✓' if m else '✗'} {label(t)}" for t, m in zip(d["top"], d["matched"]))
@@ -100,6 +105,8 @@ def _print(doc: dict, con) -> None:
         con.print(f"lead agreement with {escape(other)} (Spearman, per class): {escape(per)}; mean {a['mean']}")
     for rid, e in doc.get("records", {}).items():
         con.print(f"record {escape(rid)}: predicted {', '.join(e['predicted'])} ({escape(e['why'])})")
+        if e.get("warnings"):
+            con.print(f"  [yellow]warning[/yellow]: {escape('; '.join(e['warnings']))}")
         for c, item in e["classes"].items():
             for r in item.get("reasons", [])[:5]:
                 con.print(f"  {escape(r['text'])}")

@@ -89,7 +89,7 @@ def train(
     protocol: str = typer.Option("paper", "--protocol", help="paper (8/1/1 split) or cv (10-fold out-of-fold)."),
     leads: str = typer.Option("all", "--leads", help="'all', a list like I,aVR,V5, or 'each' for the 12 single-lead models."),
     record_features: bool = typer.Option(True, "--record-features/--no-record-features", help="Add the record-level (`all__`) features to lead subsets."),
-    families: Optional[str] = typer.Option(None, "--families", help="Store families to use, e.g. expert,rhythm (default: all stored)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Store families to use, e.g. expert,rhythm (default: all stored but quality)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Classical: default (tuned) or seed (the paper's baselines). cnn: cpu (default; 100 Hz, 10 s windows) or paper (500 Hz, 30 s, 40 epochs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="cnn: maximum epochs (default: the preset's)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="cnn: batch size (default: the preset's)."),
@@ -100,7 +100,8 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed of folds, models and bootstrap."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap draws for the 95% intervals."),
     out: Optional[Path] = typer.Option(None, "--out", help="Models folder (default: <workspace>/models)."),
-    model_name: Optional[str] = typer.Option(None, "--name", help="Model folder name (default: model-dataset-labels-protocol-leads)."),
+    model_name: Optional[str] = typer.Option(None, "--name", help="Model folder name (default: model-dataset-labels-protocol-leads, plus e.g. the --families, a non-default --preset or --seed)."),
+    force: bool = typer.Option(False, "--force", help="Replace a model folder of the same name trained with other settings (default: refused)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads for the estimators (-1: all cores)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
@@ -137,12 +138,13 @@ def train(
         if epochs or batch_size or lr or resume or device != "cpu":
             raise UserError("--epochs, --batch-size, --lr, --device and --resume apply to --model cnn only")
     con = console(as_json)
+    _note_duplicate_leads(leads, con)
     path, dataset = _dataset_name(data, name)
     store = store or STATE.workspace / "feature_store"
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     if model == "cnn":
         return _train_cnn(path, dataset, labels, protocol, parse_leads(leads), cnn, preset, seed, n_boot, jobs,
-                          device, resume, out, model_name, con, as_json)
+                          device, resume, out, model_name, con, as_json, force)
     _ensure_extracted(path, dataset, store, jobs, con)
     lead_sets = [(lead,) for lead in LEADS] if leads == "each" else [parse_leads(leads)]
     fams = tuple(f.strip() for f in families.split(",")) if families else None
@@ -152,25 +154,53 @@ def train(
                           leads=lead_set, record_features=record_features, families=fams,
                           params=parse_params(param or []), preset=preset, seed=seed, n_boot=n_boot, jobs=jobs)
         n_splits = 1 if protocol == "paper" else 10
+        from ..training import check_replace, default_name
+        _guarded(check_replace, (out or STATE.workspace / "models") / ((model_name if len(lead_sets) == 1 else None)
+                                                                       or default_name(cfg)), cfg, force)
         with progress_bar(f"training {model} ({'+'.join(lead_set) if len(lead_set) < 12 else 'all leads'})",
                           n_splits + (protocol == "cv"), unit="fits") as advance:
-            res = do_train(cfg, out or STATE.workspace / "models", name=model_name if len(lead_sets) == 1 else None,
-                           progress=lambda msg: advance(1), command="ecgfeat " + " ".join(sys.argv[1:]))
+            res = _guarded(do_train, cfg, out or STATE.workspace / "models", name=model_name if len(lead_sets) == 1 else None,
+                           progress=lambda msg: advance(1), command="ecgfeat " + " ".join(sys.argv[1:]), force=force)
         m = res["metrics"]
         con.print(f"[bold]{escape(Path(res['model_dir']).name)}[/bold]: {m['n_records']} records"
                   f"{', ' + str(m['dropped_unlabelled']) + ' unlabelled dropped' if m['dropped_unlabelled'] else ''}; "
                   f"macro {_metrics_line(m)}")
         results.append(res)
     if leads == "each":
-        ranking = _write_ranking(results, STATE.workspace / "reports", time.perf_counter() - t0, con)
+        ranking = _write_ranking(results, STATE.workspace / "reports", time.perf_counter() - t0, con, cfg)
         if as_json:
             emit_json({"models": [r["model_dir"] for r in results], "ranking": ranking})
     elif as_json:
         emit_json(results[0])
 
 
+def _note_duplicate_leads(spec: str, con) -> None:
+    """`--leads I,I`: the lead is used once, and we say so (never a silent change)."""
+    from ..vocab import canonical_lead
+
+    if spec.strip() in ("", "all", "each"):
+        return
+    seen, dup = [], []
+    for part in spec.split(","):
+        lead = canonical_lead(part)
+        if lead is not None:
+            (dup if lead in seen else seen).append(lead)
+    if dup:
+        con.print(escape(f"note: --leads {spec}: {', '.join(dict.fromkeys(dup))} given more than once; "
+                         f"each lead is used once ({', '.join(seen)})"))
+
+
+def _guarded(do_train, *args, **kw):
+    from ..training import ModelExists
+
+    try:
+        return do_train(*args, **kw)
+    except ModelExists as err:
+        raise UserError(str(err)) from None
+
+
 def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_boot, jobs, device, resume,
-               out, model_name, con, as_json):
+               out, model_name, con, as_json, force=False):
     from ..deep import SignalCache
     from ..training import TrainConfig, default_name, train as do_train
 
@@ -190,6 +220,8 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
     n_splits = 1 if protocol == "paper" else 10
     total = cnn["epochs"] * (n_splits + (protocol == "cv"))
     name = model_name or default_name(cfg)
+    from ..training import check_replace
+    _guarded(check_replace, (out or STATE.workspace / "models") / name, cfg, force)
     with progress_bar(f"training cnn ({preset} preset)", total, unit="epochs") as advance:
         state = {"split": -1, "done": 0, "all": 0}
 
@@ -208,8 +240,8 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
             con.print(f"{where} epoch {rec['epoch']}: loss {rec['loss']:.4f}{val}, {rec['seconds']:.1f} s")
             step(1, description=f"training cnn: {where}, epoch {rec['epoch']}")
         try:
-            res = do_train(cfg, out or STATE.workspace / "models", name=name, on_epoch=on_epoch, resume=resume,
-                           command="ecgfeat " + " ".join(sys.argv[1:]))
+            res = _guarded(do_train, cfg, out or STATE.workspace / "models", name=name, on_epoch=on_epoch, resume=resume,
+                           command="ecgfeat " + " ".join(sys.argv[1:]), force=force)
         except KeyboardInterrupt:
             con.print(f"[red]interrupted[/red]: finished epochs are kept in "
                       f"{escape(str((out or STATE.workspace / 'models') / ('.' + name + '.ckpt')))}; the same command with --resume continues")
@@ -221,8 +253,11 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
         emit_json(res)
 
 
-def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> dict:
-    """Single-lead models ranked by macro AUC (then F1): reports/lead_ranking/<model>.json and .md."""
+def _write_ranking(results: list[dict], reports: Path, seconds: float, con, cfg=None) -> dict:
+    """Single-lead models ranked by macro AUC (then F1): reports/lead_ranking/<base>.json and .md,
+    <base> = model-dataset-labels-protocol plus what distinguishes the run (`name_extras`: e.g.
+    `-norec` without record-level features), so runs with and without them are distinct files."""
+    from ..training import name_extras
     rows = []
     for r in results:
         m = r["metrics"]
@@ -230,7 +265,8 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con) -> d
                      "auc_ci": m["macro_ci"]["auc"], "f1_ci": m["macro_ci"]["f1"]})
     rows.sort(key=lambda r: (-(r["auc"] or 0), -(r["f1"] or 0)))
     first = results[0]["metrics"]
-    base = "-".join([first["estimator"], first["dataset"], first["labels"], first["protocol"]])
+    base = "-".join([first["estimator"], first["dataset"], first["labels"], first["protocol"]]
+                    + (name_extras(cfg) if cfg is not None else ([] if first["record_features"] else ["norec"])))
     doc = {"model": first["estimator"], "dataset": first["dataset"], "labels": first["labels"], "protocol": first["protocol"],
            "record_features": first["record_features"], "seconds": round(seconds, 1), "ranking": rows}
     folder = reports / "lead_ranking"
@@ -280,6 +316,9 @@ def predict(
         probs = ", ".join(f"{c} {p:.2f}" for c, p in sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:4])
         table.add_row(escape(r["record"]), escape(", ".join(r["labels"]) or "-"), escape(probs))
     con.print(table)
+    for r in out["records"]:   # one line per record whose signal is not all there: flat / low-quality leads
+        if r.get("warnings"):
+            con.print(f"[yellow]warning[/yellow]: {escape(str(r['record']) + ': ' + '; '.join(r['warnings']))}")
     for e in out["errors"]:
         con.print(f"[red]error[/red]: {escape(str(e['record']) + ': ' + str(e['reason']))}")
     if as_json:

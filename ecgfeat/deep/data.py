@@ -17,7 +17,7 @@ def load_signals(cfg, progress=None):
     """(X Signals, Y, classes, folds, notes) of `cfg` (a TrainConfig with model "cnn"): the same
     labelled records, classes and folds as `training.load_matrix` gives the classical models."""
     from ..store._read import frame_targets
-    from ..training import select_labelled, store_fingerprint
+    from ..training import has_patient_ids, select_labelled, store_fingerprint
     from .presets import from_dict
 
     if not cfg.data_path:
@@ -28,7 +28,8 @@ def load_signals(cfg, progress=None):
     sig, index = cache.open()
     info = index[index["error"].isna()].sort_index()
     y, labeled, _, folds, groups = frame_targets(info, cfg.labels)
-    X, Y, classes, fold_of, notes = select_labelled(sig, y, labeled, folds, groups, cfg)
+    X, Y, classes, fold_of, notes = select_labelled(sig, y, labeled, folds, groups, cfg,
+                                                    has_patients=has_patient_ids(info))
     notes["fingerprint"] = store_fingerprint(index, {"signal-cache": f"{CACHE_VERSION}@{settings.fs:g}hz"}, ["signal-cache"])
     notes["source_path"] = str(Path(cfg.data_path).resolve())
     notes["cache"] = str(cache.dir)

@@ -2,11 +2,11 @@
 
 - ``paper``: the seed's set-up (Zhang et al., 2020): 500 Hz, the last 30 s of each record
   zero-padded at the front to 15,000 samples, Adam lr 1e-4, batch 32, 40 epochs (the best epoch on
-  validation kept), scaling + shifting augmentation. About 9 min per epoch of 1,000 records on
-  this 2-core CPU (bench/train_cnn.py): a GPU preset.
+  validation kept), scaling + shifting augmentation. Minutes per epoch of 1,000 records on a
+  2-core CPU (bench/train_cnn.py prints it; measured figure in docs/benchmarks.md): a GPU preset.
 - ``cpu`` (the default): the same network on 100 Hz, 10 s windows (1,000 samples), which keeps
   the QRS (60-120 ms = 6-12 samples) and every wave the 9 classes are defined by, while a training
-  step costs 15x less (40 s per epoch of 1,000 records here). Training takes a random 10 s crop
+  step costs about 15x less (bench/train_cnn.py; docs/benchmarks.md). Training takes a random 10 s crop
   of each record per epoch (more views of long CPSC records), evaluation averages the
   probabilities of 10 s windows tiling the record. Adam lr 1e-3: measured against 1e-4 on the
   synthetic and PTB-XL validation folds (README, "The deep comparator"), 1e-4 needs 3-4x the epochs

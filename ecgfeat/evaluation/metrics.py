@@ -4,8 +4,10 @@ Per class: precision, recall, F1 (0 where undefined, as scikit-learn's ``zero_di
 ROC AUC (NaN without positives or without negatives), accuracy (TP + TN) / n and support. Macro =
 unweighted mean over classes; macro AUC averages the classes where AUC is defined.
 
-Bootstrap: records are resampled with replacement (``bootstrap_indices``); a draw is held as a
-count per record, so confusion counts of all draws are one matrix product, and AUC comes from the
+Bootstrap: records are resampled with replacement (``bootstrap_indices``), or, given ``groups``
+(one patient id per record), patients are (cluster bootstrap: a drawn patient brings all of his
+records, so several records of one patient are not counted as independent evidence); a draw is
+held as a count per record, so confusion counts of all draws are one matrix product, and AUC comes from the
 Mann-Whitney U with tie correction computed on weighted records: with classes sorted by score,
 U = sum over positives of w_i * A_i - P^2 / 2, where A_i is the weight of all records scored below
 record i plus half the weight of records tied with it (cumulative sums), and P the positive weight.
@@ -119,15 +121,39 @@ def _macro(per: dict) -> dict:
     return out
 
 
-def _run(t, models, n_boot: int, seed: int):
-    """Point estimates and bootstrap draws for models [(score, pred), ...] on the same draws."""
+def _units(groups, n: int):
+    """(unit per record, number of units) of ``groups`` (None: every record its own unit)."""
+    if groups is None:
+        return None, n
+    g = np.asarray(groups)
+    if g.shape != (n,):
+        raise ValueError(f"groups must have one entry per record ({n}), got shape {g.shape}")
+    _, unit = np.unique(g.astype(str), return_inverse=True)
+    unit = unit.ravel()
+    return unit, int(unit.max()) + 1 if n else 0
+
+
+def bootstrap_info(groups, n: int, n_boot: int, seed: int) -> dict:
+    """What metrics.json says about its intervals: {"unit": "patient" | "record", "n": units, ...}."""
+    _, n_units = _units(groups, n)
+    return {"unit": "record" if groups is None else "patient", "n": int(n_units), "n_boot": int(n_boot), "seed": int(seed)}
+
+
+def _run(t, models, n_boot: int, seed: int, groups=None):
+    """Point estimates and bootstrap draws for models [(score, pred), ...] on the same draws.
+
+    With ``groups`` the draws resample groups (patients); each record weighs as often as its group
+    was drawn."""
     n = t.shape[0]
     orders = [[_order(s[:, j], t[:, j]) for j in range(t.shape[1])] for s, _ in models]
     ones = np.ones((n, 1))
     points = [_stats(ones, t, s, p, o) for (s, p), o in zip(models, orders)]
     draws = [[] for _ in models]
-    for idx in bootstrap_indices(n, n_boot, seed) if n_boot > 0 else ():
-        w = resample_weights(idx, n)
+    unit, n_units = _units(groups, n)
+    for idx in bootstrap_indices(n_units, n_boot, seed) if n_boot > 0 else ():
+        w = resample_weights(idx, n_units)
+        if unit is not None:
+            w = w[unit]                      # (records, draws): a record counts as often as its patient
         for i, ((s, p), o) in enumerate(zip(models, orders)):
             draws[i].append(_stats(w, t, s, p, o))
     merged = [{k: np.concatenate([d[k] for d in ds]) for k in ds[0]} if ds else None for ds in draws]
@@ -147,11 +173,13 @@ def _interval(values: np.ndarray):
     return [float(lo), float(hi)]
 
 
-def classification_metrics(y_true, y_score, y_pred, classes, n_boot: int = 1000, seed: int = 0) -> dict:
+def classification_metrics(y_true, y_score, y_pred, classes, n_boot: int = 1000, seed: int = 0,
+                           groups=None) -> dict:
     """Per-class and macro metrics with bootstrap 95% percentile intervals (JSON-ready, NaN -> None).
 
     ``y_true`` and ``y_pred`` are 0/1 (records, classes); ``y_score`` the scores for AUC.
-    ``n_boot=0`` skips the bootstrap (intervals are [None, None]).
+    ``n_boot=0`` skips the bootstrap (intervals are [None, None]). ``groups`` (a patient id per
+    record): resample patients, not records; ``"bootstrap"`` in the result says which.
     """
     t, s, p = _check(y_true, y_score, y_pred)
     classes = [str(c) for c in classes]
@@ -159,7 +187,7 @@ def classification_metrics(y_true, y_score, y_pred, classes, n_boot: int = 1000,
         raise ValueError(f"{len(classes)} class names for {t.shape[1]} columns")
     if t.shape[0] == 0:
         raise ValueError("no records to evaluate")
-    (point,), (boot,) = _run(t, [(s, p)], n_boot, seed)
+    (point,), (boot,) = _run(t, [(s, p)], n_boot, seed, groups)
     macro = _macro(point)
     boot_macro = _macro(boot) if boot is not None else None
 
@@ -180,7 +208,8 @@ def classification_metrics(y_true, y_score, y_pred, classes, n_boot: int = 1000,
     undefined = [c for j, c in enumerate(classes) if np.isnan(point["auc"][0, j])]
     notes = [
         "precision, recall and F1 are 0 where undefined (scikit-learn zero_division=0)",
-        "95% intervals: percentile bootstrap over records resampled with replacement; "
+        f"95% intervals: percentile bootstrap over {'patients' if groups is not None else 'records'} "
+        "resampled with replacement; "
         "in each draw macro AUC averages the classes with both positives and negatives",
     ]
     if undefined:
@@ -199,15 +228,17 @@ def classification_metrics(y_true, y_score, y_pred, classes, n_boot: int = 1000,
         "n_boot": int(n_boot),
         "seed": int(seed),
         "ci_level": 0.95,
+        "bootstrap": bootstrap_info(groups, t.shape[0], n_boot, seed),
         "notes": notes,
     }
 
 
-def paired_bootstrap(y_true, score_a, score_b, pred_a, pred_b, n_boot: int = 1000, seed: int = 0) -> dict:
+def paired_bootstrap(y_true, score_a, score_b, pred_a, pred_b, n_boot: int = 1000, seed: int = 0,
+                     groups=None) -> dict:
     """Macro AUC and macro F1 of model a minus model b, on the same resampled records.
 
     Returns {"auc": {"diff", "ci", "a", "b", "p_value"}, "f1": {...}, "n_records", "n_boot",
-    "seed"}. ``diff`` is the difference on all records, ``ci`` the percentile 95% interval of the
+    "seed", "bootstrap"}; ``groups`` (patient ids) resample patients. ``diff`` is the difference on all records, ``ci`` the percentile 95% interval of the
     per-draw differences, ``p_value`` the two-sided bootstrap p-value
     min(1, 2 * min(share of draws with diff <= 0, share with diff >= 0)).
     """
@@ -215,7 +246,7 @@ def paired_bootstrap(y_true, score_a, score_b, pred_a, pred_b, n_boot: int = 100
     _, sb, pb = _check(y_true, score_b, pred_b)
     if t.shape[0] == 0:
         raise ValueError("no records to compare")
-    (pt_a, pt_b), (bt_a, bt_b) = _run(t, [(sa, pa), (sb, pb)], n_boot, seed)
+    (pt_a, pt_b), (bt_a, bt_b) = _run(t, [(sa, pa), (sb, pb)], n_boot, seed, groups)
     ma, mb = _macro(pt_a), _macro(pt_b)
     out = {}
     for m in ("auc", "f1"):
@@ -230,5 +261,6 @@ def paired_bootstrap(y_true, score_a, score_b, pred_a, pred_b, n_boot: int = 100
         else:
             entry["ci"], entry["p_value"] = [None, None], None
         out[m] = entry
-    out.update(n_records=int(t.shape[0]), n_boot=int(n_boot), seed=int(seed))
+    out.update(n_records=int(t.shape[0]), n_boot=int(n_boot), seed=int(seed),
+               bootstrap=bootstrap_info(groups, t.shape[0], n_boot, seed))
     return out

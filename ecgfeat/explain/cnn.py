@@ -70,7 +70,7 @@ def _mean(dicts: list[dict]) -> dict:
 def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, bar) -> dict:
     from ..deep import SignalCache
     from . import plots
-    from .groups import EXPECTED_REGIONS, MECHANISM
+    from .groups import CNN_MIN_RATIO, EXPECTED_REGIONS, MECHANISM
     from .regions import region_hit
     from .run import _base_doc, _ground_truth, fresh_folder, has_ground_truth, resolve
 
@@ -83,7 +83,7 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
         raise ValueError(f"--record {missing[0]}: not in the signal cache of {config['name']}'s data set "
                          f"{config['dataset']!r} ({len(ids)} records, e.g. {', '.join(ids[:3])})")
     fresh_folder(out)
-    att = DeepAttributor(est, sig, background_records(pred, ids, BACKGROUND, config["seed"]), threads=jobs)
+    att = DeepAttributor(est, sig, background_records(pred, ids, BACKGROUND, config["seed"], refit=config.get("protocol") == "cv"), threads=jobs)
     params = None
     if has_ground_truth(config):
         from ..synth import read_params
@@ -92,7 +92,8 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
     sample = _round_robin(pred, classes, set(pos), n, config["seed"])
     jobs_list = [(r, j) for r in sample for j, c in enumerate(classes) if pred.loc[r, f"y_true__{c}"] == 1]
     doc = _base_doc(config, "shap.DeepExplainer", "logit (log-odds) of each class")
-    doc.update(n_records=len(sample), records_from="test fold(s) of predictions.parquet, class by class in turn",
+    doc.update(n_records=len(sample), records_from=("labelled records, in-sample for the cv refit" if doc["in_sample"]
+                                                   else "test fold(s) of predictions.parquet") + ", class by class in turn",
                background=len(att.background), window_s=est._s.window_s, fs=est._s.fs)
     mass = {c: [] for c in classes}
     dens = {c: [] for c in classes}
@@ -122,7 +123,8 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
         _ground_truth(doc, checks)
         doc["expected"] = {c: {"mechanism": MECHANISM[c], "region": EXPECTED_REGIONS.get(c)} for c in classes}
         doc["ground_truth_measure"] = ("attribution per mV of input-to-background distance, per second of region; "
-                                       "hit: the expected region denser than the rest of the record (Normal: no region of its own, not checked)")
+                                       f"hit: the expected region at least {CNN_MIN_RATIO} times as dense as the rest of the record "
+                                       "(Normal: no region of its own, not checked)")
     shown = [c for c in classes if c in doc["per_class"]]
     figs = [plots.heatmap([[doc["per_class"][c]["lead_importance"][l] for l in est.leads] for c in shown], shown,
                           list(est.leads), f"{config['name']}: DeepSHAP |attribution| per lead (normalised per class)",
@@ -149,7 +151,8 @@ def _record(rid, i, att, est, sig, config, pred, params, out, figs) -> dict:
     classes = config["classes"]
     proba = est.predict_proba(sig[[i]])[0]
     chosen, why = predicted_classes(proba, classes, config["thresholds"])
-    entry = {"predicted": chosen, "why": why, "in_test_fold": bool(pred["tested"].get(rid, False)),
+    entry = {"predicted": chosen, "why": why,
+             "in_test_fold": config.get("protocol") != "cv" and bool(pred["tested"].get(rid, False)),
              "probabilities": {c: round(float(p), 4) for c, p in zip(classes, proba)}, "classes": {}}
     arrays = {}
     for c in chosen:

@@ -202,10 +202,12 @@ def time_mass(values: np.ndarray) -> np.ndarray:
     return np.abs(values).sum(axis=0)
 
 
-def background_records(pred, ids: list[str], n: int = BACKGROUND, seed: int = 0) -> list[int]:
-    """Positions in `ids` of up to n training records (not tested) of predictions.parquet, seeded."""
+def background_records(pred, ids: list[str], n: int = BACKGROUND, seed: int = 0, refit: bool = False) -> list[int]:
+    """Positions in `ids` of up to n training records (not tested) of predictions.parquet, seeded;
+    `refit` (a cv model, refit on every labelled record): any labelled record."""
     pos = {r: k for k, r in enumerate(ids)}
-    train = [pos[r] for r in pred.index[~pred["tested"].astype(bool)] if r in pos]
+    rows = pred.index if refit else pred.index[~pred["tested"].astype(bool)]
+    train = [pos[r] for r in rows if r in pos]
     if not train:
         raise ValueError("no training record of the model is in its signal cache: cannot build the DeepSHAP background")
     rng = np.random.default_rng(seed)

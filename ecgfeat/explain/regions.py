@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .groups import EXPECTED_REGIONS, PARTITION
+from .groups import CNN_MIN_RATIO, EXPECTED_REGIONS, PARTITION
 
 ECTOPIC_LEAD_S = 0.10      # an ectopic beat's region starts this long before its QRS when it has no P
 
@@ -56,7 +56,7 @@ def densities(mass: np.ndarray, masks: dict[str, np.ndarray], fs: float) -> dict
 
 def region_hit(cls: str, dens: dict[str, float]) -> dict | None:
     """The check of one class from its (population mean) relative densities: the expected region
-    must be denser than the rest of the record (ratio > 1). The densest of PR / QRS / ST / TQ is
+    must be at least CNN_MIN_RATIO times as dense as the rest of the record (groups.py). The densest of PR / QRS / ST / TQ is
     reported beside it: a stricter reading, which QRS, the largest deflection, often wins."""
     want = EXPECTED_REGIONS.get(cls)
     if want is None:
@@ -65,6 +65,6 @@ def region_hit(cls: str, dens: dict[str, float]) -> dict | None:
     ratio = inside / rest if np.isfinite(inside) and np.isfinite(rest) and rest > 0 else float("nan")
     part = {k: dens[k] for k in PARTITION if np.isfinite(dens.get(k, float("nan")))}
     top = max(part, key=part.get) if part else None
-    return {"hit": bool(np.isfinite(ratio) and ratio > 1), "expected_region": want,
+    return {"hit": bool(np.isfinite(ratio) and ratio >= CNN_MIN_RATIO), "min_ratio": CNN_MIN_RATIO, "expected_region": want,
             "ratio": None if not np.isfinite(ratio) else round(float(ratio), 3), "densest_region": top,
             "density": {k: None if not np.isfinite(v) else round(v, 3) for k, v in dens.items() if not k.startswith("not_")}}

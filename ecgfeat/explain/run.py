@@ -98,6 +98,7 @@ def explain_model(folder: str | Path, out_root: str | Path, records: list[str] |
     doc["timings"] = {"load_s": round(load_s, 2), **doc.get("timings", {}),
                       "total_s": round(time.perf_counter() - t0, 2)}
     path = out / "explain.json"
+    keep_earlier_records(path, doc)
     _write_json(path, doc)
     doc["agreement"] = update_agreement(path)
     doc["explain_json"] = str(path)
@@ -105,10 +106,37 @@ def explain_model(folder: str | Path, out_root: str | Path, records: list[str] |
 
 
 def fresh_folder(out: Path) -> None:
-    """The model's output folder, without the figures of an earlier run (other records would mislead)."""
+    """The model's output folder, without the population figures of an earlier run; the patient
+    figures (record_*) are sorted out by `keep_earlier_records` once this run's records are known."""
     out.mkdir(parents=True, exist_ok=True)
     for old in list(out.glob("*.png")) + list(out.glob("*.npz")):
-        old.unlink()
+        if not old.name.startswith("record_"):
+            old.unlink()
+
+
+def keep_earlier_records(path: Path, doc: dict) -> None:
+    """Re-running explain keeps the patient figures of records explained earlier for the same model
+    (same training run: config.json's `created`), listed in `doc["records"]` with `earlier_run`; the
+    figures of another model of that name (retrained since) are removed, as they no longer explain it."""
+    old = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = {}
+    same = bool(old.get("model_created")) and old.get("model_created") == doc.get("model_created")
+    kept = {}
+    if same:
+        for rid, e in (old.get("records") or {}).items():
+            if rid not in doc.get("records", {}) and isinstance(e, dict):
+                kept[rid] = {**e, "earlier_run": e.get("earlier_run") or old.get("created")}
+    prefixes = [f"record_{_safe(r)}" for r in list(doc.get("records", {})) + list(kept)]
+    for f in list(path.parent.glob("record_*")):
+        if not any(f.name == p + ".npz" or f.name.startswith(p + "_") for p in prefixes):
+            f.unlink()
+    earlier = [f for f in old.get("figures") or [] if any(f.startswith(f"record_{_safe(r)}_") for r in kept)]
+    doc["records"] = {**kept, **doc.get("records", {})}
+    doc["figures"] = list(doc.get("figures", [])) + [f for f in earlier if (path.parent / f).exists()]
 
 
 def _base_doc(config: dict, method: str, output: str) -> dict:
@@ -117,12 +145,28 @@ def _base_doc(config: dict, method: str, output: str) -> dict:
     return {"model": config["name"], "estimator": config["model"], "dataset": config["dataset"],
             "labels": config["labels"], "protocol": config["protocol"], "leads": config["leads"],
             "classes": config["classes"], "method": method, "output": output, "shap_version": shap.__version__,
+            "model_created": config.get("created"), **in_sample_note(config),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def in_sample_note(config: dict) -> dict:
+    """A cv model folder holds the refit on every labelled record (the out-of-fold models are not
+    kept): its explanations are of records it was trained on, and say so."""
+    if config.get("protocol") != "cv":
+        return {"in_sample": False}
+    return {"in_sample": True, "in_sample_note": "cv protocol: the saved model is the refit on every labelled record, so "
+            "the explained records are in-sample (trained on), not test records; the out-of-fold metrics are in metrics.json"}
 
 
 def _ground_truth(doc: dict, checks: dict[str, dict | None]) -> None:
     """SPEC keys: ground_truth {class: bool} and hits; the evidence in ground_truth_detail."""
+    from .groups import CNN_MIN_RATIO, MIN_SHARE, NOT_CHECKED
+
     checked = {c: v for c, v in checks.items() if v is not None}
+    doc["not_checked"] = {c: NOT_CHECKED.get(c, "no expected mechanism") for c, v in checks.items() if v is None}
+    doc["hit_rule"] = (f"cnn: the expected region's attribution density at least {CNN_MIN_RATIO} times the rest's"
+                       if doc.get("estimator") == "cnn" else
+                       f"trees: the expected features carry at least {MIN_SHARE:.0%} of the top-3 mean |SHAP|")
     doc["ground_truth"] = {c: v["hit"] for c, v in checked.items()}
     doc["hits"] = int(sum(v["hit"] for v in checked.values()))
     doc["n_checked"] = len(checked)
@@ -163,7 +207,8 @@ def explain_trees(folder, config, est, pred, out: Path, records, n, jobs, bar) -
     A = X.loc[ids].to_numpy(np.float32)
     units = OUTPUT[config["model"]]
     doc = _base_doc(config, "shap.TreeExplainer", units)
-    doc.update(n_records=len(ids), records_from="test fold(s) of predictions.parquet", n_features=len(names))
+    doc.update(n_records=len(ids), n_features=len(names),
+               records_from="labelled records, in-sample for the cv refit" if doc["in_sample"] else "test fold(s) of predictions.parquet")
     t = time.perf_counter()
     with threadpool_limits(max(1, jobs)):
         ts = TreeShap(est, classes)
@@ -175,7 +220,7 @@ def explain_trees(folder, config, est, pred, out: Path, records, n, jobs, bar) -
                         | {"expected_value": round(s["expected_value"], 5)} for c, s in pop.items()}
     if has_ground_truth(config):
         _ground_truth(doc, {c: s["check"] for c, s in pop.items()})
-        doc["expected"] = {c: {"mechanism": MECHANISM[c], "patterns": EXPECTED_FEATURES[c]} for c in pop if c in MECHANISM}
+        doc["expected"] = {c: {"mechanism": MECHANISM[c], "patterns": EXPECTED_FEATURES[c]} for c in pop if c in EXPECTED_FEATURES}
     t = time.perf_counter()
     figs = []
     shown = list(pop)
@@ -211,8 +256,10 @@ def _tree_record(rid, X, est, ts, config, pred, out, figs) -> dict:
     chosen, why = predicted_classes(proba, classes, config["thresholds"])
     rec = explain_record(ts, x, names, chosen)
     signal = _raw_signal(config, rid)
-    entry = {"predicted": chosen, "why": why, "in_test_fold": bool(pred["tested"].get(rid, False)),
+    entry = {"predicted": chosen, "why": why,
+             "in_test_fold": config.get("protocol") != "cv" and bool(pred["tested"].get(rid, False)),
              "probabilities": {c: round(float(p), 4) for c, p in zip(classes, proba)}, "classes": {}}
+    entry.update(record_warnings(signal, dict(zip(names, x[0]))))
     for c, r in rec.items():
         head = f"{rid}: {c} (p = {proba[classes.index(c)]:.2f}; f(x) = {r['output']:.2f} {OUTPUT[config['model']].split(' (')[0]})"
         figs.append(plots.waterfall(r["values"], r["expected_value"], x[0], names, c, head,
@@ -222,6 +269,23 @@ def _tree_record(rid, X, est, ts, config, pred, out, figs) -> dict:
                                           out / f"record_{_safe(rid)}_{_safe(c)}_ecg.png"))
         entry["classes"][c] = {k: r[k] for k in ("expected_value", "output", "reasons", "lead_mass")}
     return entry
+
+
+def record_warnings(signal, features: dict | None = None) -> dict:
+    """{"quality": ..., "warnings": [...]} of a record: its flat and low-quality leads (signal/quality.py),
+    the LA/RA reversal flag and beat credibility when the model's features hold them; {} without the
+    signal (its dataset folder gone)."""
+    from ..signal.quality import assess_quality, quality_entry
+
+    if signal is None:
+        return {}
+    q = assess_quality(signal[0], signal[1])
+    row = {k: float(v) for k, v in (features or {}).items() if "__quality__" in k}
+    refused = None
+    if row.get("all__quality__credible_beats") == 0.0:
+        refused = "no credible beats: the expert and rhythm features are NaN"
+    e = quality_entry(q, (), row, refused)
+    return {"quality": {k: v for k, v in e.items() if k != "warnings"}, "warnings": e["warnings"]}
 
 
 def _raw_signal(config: dict, rid: str):

@@ -24,8 +24,8 @@ def _default_params(name: str, seed: int, n_jobs: int) -> dict[str, Any]:
         return dict(
             C=0.1,            # L2 (l1_ratio=0): hundreds of collinear standardised features, a few
                               # hundred positives per rare class -> shrink harder than C=1
-                              # (1,800 x 760 synthetic: macro AUC 0.777 at C=1, 0.789 at 0.1,
-                              # 0.801 at 0.01 -- its signal is sparser than real ECG features)
+                              # (C in 1, 0.1, 0.01 measured by bench/zoo_choices.py; figures and
+                              # their intervals in docs/benchmarks.md)
             solver="lbfgs",
             max_iter=5000,    # standardised inputs converge in < 500; the margin avoids warnings
             random_state=seed,
@@ -33,8 +33,8 @@ def _default_params(name: str, seed: int, n_jobs: int) -> dict[str, Any]:
     if name == "rf":
         return dict(
             n_estimators=500,      # sqrt(760) = 27 candidates per split: a few informative features
-                                   # need many trees to be drawn often (1,500 x 760 synthetic: macro
-                                   # AUC 0.773 with 300 trees, 0.791 with 500); RF is the slowest
+                                   # need many trees to be drawn often (300 vs 500 trees: bench/
+                                   # zoo_choices.py, docs/benchmarks.md); RF is the slowest
                                    # model here, lower it with --param n_estimators=N
             max_features="sqrt",   # decorrelates trees when many features are redundant (12 leads)
             min_samples_leaf=1,    # fully grown trees: RF's variance reduction comes from averaging
@@ -79,8 +79,8 @@ def _default_params(name: str, seed: int, n_jobs: int) -> dict[str, Any]:
             hidden_layer_sizes=(256, 128),
             alpha=3.0,                # L2; sklearn divides it by the batch size, so this is a
                                       # moderate decay for ~2e5 first-layer weights learnt from
-                                      # ~1e3-1e4 records: on 1,800 x 760 synthetic data macro AUC
-                                      # 0.705 at 1e-2, 0.752 at 1, 0.779 at 3, 0.781 at 10
+                                      # ~1e3-1e4 records (alpha in 1e-2, 1, 3, 10: bench/zoo_choices.py,
+                                      # docs/benchmarks.md)
             learning_rate_init=1e-3,
             batch_size=128,
             early_stopping=True,      # 10% validation split, stop after 10 epochs w/o improvement

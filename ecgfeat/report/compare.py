@@ -5,6 +5,10 @@ what metrics.json cannot answer is computed here, from the tested rows of predic
 ROC curves, confusion counts, and the paired bootstrap of two models on the records both were
 tested on (an inner join on record_id: a paper-protocol run tests one fold, and runs of other
 seeds test other folds, so only the shared records make a fair paired comparison).
+
+Which models are compared is fixed before any test result is read (`choose_pairs`): the pair the
+user names, else every classical model against the cnn (Holm-corrected when several), never "the
+best on the test records", which would pick the pair by the outcome it then tests.
 """
 
 from __future__ import annotations
@@ -45,13 +49,25 @@ def clean(obj):
     return obj
 
 
-def verdict(a: str, b: str, entry: dict) -> str:
+ALPHA = 0.05
+
+
+def verdict(a: str, b: str, entry: dict, p_adjusted: float | None = None, n_tests: int = 1) -> str:
     """`xgb − cnn = +0.012 [−0.004, 0.027]: no significant difference`; significant when the 95%
-    interval of the difference excludes 0, and then the words say which model is better."""
+    interval of the difference excludes 0, and then the words say which model is better. With
+    `n_tests` > 1 comparisons in the group, significant when the Holm-adjusted p-value is below 0.05
+    (the interval shown stays the unadjusted 95% one), and the words say so."""
     diff, (lo, hi) = entry.get("diff"), (entry.get("ci") or [None, None])
     head = f"{a} − {b} = {signed(diff, plus=True)} [{signed(lo)}, {signed(hi)}]"
     if diff is None or lo is None or hi is None:
         return f"{head}: undetermined (no bootstrap interval)"
+    if n_tests > 1:
+        tail = f" (Holm-adjusted p {_p_text(p_adjusted)} over {n_tests} comparisons)"
+        if p_adjusted is None:
+            return f"{head}: undetermined (no p-value){tail}"
+        if p_adjusted < ALPHA:
+            return f"{head}: {a if diff > 0 else b} is significantly better{tail}"
+        return f"{head}: no significant difference{tail}"
     if lo > 0:
         return f"{head}: {a} is significantly better"
     if hi < 0:
@@ -59,27 +75,70 @@ def verdict(a: str, b: str, entry: dict) -> str:
     return f"{head}: no significant difference"
 
 
-def _pair(group: Group) -> tuple[ModelRun, ModelRun, str] | None:
-    """The two models to compare and why those: the best classical (macro AUC) against the best
-    cnn; without a cnn (or without a classical model) the two best of the group."""
-    classical = [r for r in group.runs if not r.is_cnn]
-    cnn = [r for r in group.runs if r.is_cnn]
-    if classical and cnn:
-        which = "the cnn" if len(cnn) == 1 else "the best cnn run by macro AUC"
-        return classical[0], cnn[0], f"{classical[0].label}: the best classical model by macro AUC, against {which}"
-    if len(group.runs) >= 2:
-        kind = "cnn" if not classical else "classical"
-        return group.runs[0], group.runs[1], (f"no {'classical model' if kind == 'cnn' else 'cnn'} in this group: "
-                                              f"the two best {kind} models by macro AUC are compared instead")
+def _p_text(p) -> str:
+    return "= –" if p is None else ("≤ 0.001" if p < 0.001 else f"= {p:.3f}")
+
+
+def holm(pvalues: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (None stays None and does not count as a test)."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    m = len(idx)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def _find(group: Group, name: str) -> ModelRun | None:
+    """The run of `group` called `name` (its folder name, else its short label, e.g. `xgb`)."""
+    for key in ("name", "label"):
+        hits = [r for r in group.runs if getattr(r, key) == name]
+        if len(hits) == 1:
+            return hits[0]
     return None
 
 
-def paired(group: Group, n_boot: int, seed: int) -> dict | None:
-    """Paired bootstrap of macro AUC and macro F1 (a − b) on the records tested in both."""
-    pick = _pair(group)
-    if pick is None:
-        return None
-    a, b, note = pick
+def choose_pairs(group: Group, baseline: str | None = None, against: str | None = None
+                 ) -> tuple[list[tuple[ModelRun, ModelRun]], str]:
+    """The comparisons of a group and the rule that chose them, fixed before any test result is
+    looked at: the pair the user named (`--baseline A --against B`), else every classical model
+    against every cnn run, else (no cnn, or no classical model) every pair of models; with more
+    than one comparison the verdicts are Holm-corrected."""
+    if baseline and against:
+        a, b = _find(group, baseline), _find(group, against)
+        if a is not None and b is not None and a is not b:
+            return [(a, b)], f"the pair named by the user (--baseline {baseline} --against {against})"
+    classical = [r for r in group.runs if not r.is_cnn]
+    cnn = [r for r in group.runs if r.is_cnn]
+    named = " (the pair named with --baseline / --against is not in this group)" if baseline and against else ""
+    if classical and cnn:
+        pairs = [(a, b) for b in cnn for a in classical]
+        what = "the cnn" if len(cnn) == 1 else f"each of the {len(cnn)} cnn runs"
+        return pairs, (f"every classical model against {what}, chosen without looking at any test result"
+                       f"{_holm_note(len(pairs))}{named}")
+    runs = sorted(group.runs, key=lambda r: r.name)
+    pairs = [(runs[i], runs[j]) for i in range(len(runs)) for j in range(i + 1, len(runs))]
+    kind = "cnn" if not classical else "classical model"
+    other = "classical model" if not classical else "cnn"
+    return pairs, (f"no {other} in this group: every pair of {kind}s, chosen without looking at any test "
+                   f"result{_holm_note(len(pairs))}{named}")
+
+
+def _holm_note(m: int) -> str:
+    return f"; {m} comparisons per metric, Holm-corrected" if m > 1 else ""
+
+
+def _pair(group: Group) -> tuple[ModelRun, ModelRun, str] | None:
+    """The first comparison of `choose_pairs` and its rule (kept for callers of the single pair)."""
+    pairs, rule = choose_pairs(group)
+    return (pairs[0][0], pairs[0][1], rule) if pairs else None
+
+
+def _compare_two(a: ModelRun, b: ModelRun, note: str, n_boot: int, seed: int) -> dict:
+    """Paired bootstrap of macro AUC and macro F1 (a − b) on the records tested in both; patients
+    are resampled where both prediction files carry patient ids."""
     out = {"a": a.name, "b": b.name, "a_label": a.label, "b_label": b.label, "note": note}
     pa, pb = a.predictions(), b.predictions()
     common = pa.index[pa.index.isin(pb.index)]
@@ -91,12 +150,36 @@ def paired(group: Group, n_boot: int, seed: int) -> dict | None:
     if not np.array_equal(ya > 0, yb > 0):
         n = int((~((ya > 0) == (yb > 0)).all(axis=1)).sum())
         return {**out, "skipped": f"the two models disagree on the labels of {n} shared records (other label data?)"}
+    groups = None
+    if "patient_id" in pa and pa.loc[common, "patient_id"].notna().all():
+        groups = pa.loc[common, "patient_id"].astype(str).to_numpy()
     res = paired_bootstrap(ya, pa.loc[common, cols("y_score")].to_numpy(float), pb.loc[common, cols("y_score")].to_numpy(float),
-                           pa.loc[common, cols("y_pred")].to_numpy(), pb.loc[common, cols("y_pred")].to_numpy(),
-                           n_boot=n_boot, seed=seed)
+                           pa.loc[common, cols("y_pred")].to_numpy(float), pb.loc[common, cols("y_pred")].to_numpy(float),
+                           n_boot=n_boot, seed=seed, groups=groups)
     out.update(classes=classes, **res)
-    out["verdict"] = {m: verdict(a.label, b.label, res[m]) for m in ("auc", "f1")}
     return out
+
+
+def comparisons(group: Group, n_boot: int, seed: int, baseline: str | None = None,
+                against: str | None = None) -> tuple[list[dict], str]:
+    """Every comparison `choose_pairs` fixes, with Holm-adjusted p-values (`p_holm`) and verdicts."""
+    pairs, rule = choose_pairs(group, baseline, against)
+    done = [_compare_two(a, b, rule, n_boot, seed) for a, b in pairs]
+    tested = [d for d in done if not d.get("skipped")]
+    for m in ("auc", "f1"):
+        adj = holm([d[m].get("p_value") for d in tested])
+        for d, p in zip(tested, adj):
+            d.setdefault("p_holm", {})[m] = p
+    for d in tested:
+        d["n_tests"] = len(tested)
+        d["verdict"] = {m: verdict(d["a_label"], d["b_label"], d[m], d["p_holm"][m], len(tested)) for m in ("auc", "f1")}
+    return done, rule
+
+
+def paired(group: Group, n_boot: int, seed: int) -> dict | None:
+    """The first comparison of the group (see `comparisons`), or None with fewer than two models."""
+    done, _ = comparisons(group, n_boot, seed)
+    return done[0] if done else None
 
 
 def confusion_counts(run: ModelRun) -> dict[str, dict]:
@@ -121,11 +204,11 @@ def best_of(runs: list[ModelRun]) -> dict[str, str | None]:
     return out
 
 
-def _model_entry(r: ModelRun) -> dict:
+def _model_entry(r: ModelRun, colour: str | None = None) -> dict:
     m = r.metrics
     return {"name": r.name, "label": r.label, "estimator": r.estimator, "record_features": r.record_features,
             "n_records": m.get("n_records"), "macro": m["macro"], "macro_ci": m["macro_ci"], "per_class": m["per_class"],
-            "command": r.command, "folder": str(r.folder), "colour": plots.colour(r.estimator)}
+            "command": r.command, "folder": str(r.folder), "colour": colour or plots.colour(r.estimator)}
 
 
 def _family_key(family: str) -> tuple:
@@ -166,13 +249,16 @@ def lead_ranking(group: Group) -> dict:
 
 
 def build_report(groups: list[Group], ranks: list[Group], skipped: list[dict], n_boot: int = 1000, seed: int = 0,
-                 progress: Callable | None = None) -> Report:
-    """The report dict and its figures; `progress(1)` after each group is drawn."""
+                 progress: Callable | None = None, baseline: str | None = None, against: str | None = None) -> Report:
+    """The report dict and its figures; `progress(1)` after each group is drawn. `baseline` and
+    `against` name the pair to compare (see `choose_pairs`)."""
     report = Report(doc={"groups": [], "lead_ranking": [], "skipped": skipped, "n_boot": n_boot, "seed": seed})
     for g in groups:
         style = plots.styles(g.runs)
-        pair = paired(g, n_boot, seed)
-        shown = [r for r in g.runs if pair and r.name in (pair["a"], pair["b"])] or g.runs[:1]
+        comps, rule = comparisons(g, n_boot, seed, baseline, against)
+        pair = comps[0] if comps else None
+        in_pairs = {n for c in comps for n in (c["a"], c["b"])}
+        shown = [r for r in g.runs if r.name in in_pairs] or g.runs[:1]
         shown.sort(key=lambda r: r.is_cnn)
         title = f"{g.dataset} · {g.labels} · {g.protocol} · {leads_text(g.leads)}"
         conf = {r.name: confusion_counts(r) for r in shown}
@@ -183,8 +269,9 @@ def build_report(groups: list[Group], ranks: list[Group], skipped: list[dict], n
         }
         report.doc["groups"].append({
             "id": g.id, "dataset": g.dataset, "labels": g.labels, "protocol": g.protocol, "leads": list(g.leads),
-            "classes": g.classes, "models": [_model_entry(r) for r in g.runs], "best": best_of(g.runs),
-            "paired": pair, "paired_note": None if pair else "only one model in this group: nothing to compare",
+            "classes": g.classes, "models": [_model_entry(r, style[r.name]["colour"]) for r in g.runs], "best": best_of(g.runs),
+            "paired": pair, "comparisons": comps, "pair_rule": rule if comps else None,
+            "paired_note": None if pair else "only one model in this group: nothing to compare",
             "confusion": conf,
         })
         if progress:
@@ -224,11 +311,11 @@ def write_report(report: Report, out: str | Path) -> dict[str, str]:
 
 
 def compare_models(models_dir: str | Path, out: str | Path, n_boot: int = 1000, seed: int = 0,
-                   progress: Callable | None = None) -> dict:
+                   progress: Callable | None = None, baseline: str | None = None, against: str | None = None) -> dict:
     """find -> group -> build -> write; returns {"html", "md", "json", "report": <compare.json>}."""
     runs, skipped = find_models(models_dir)
     if not runs:
         raise ValueError(f"{models_dir}: no usable model folder (run `ecgfeat train` first)")
     groups, ranks = group_runs(runs)
-    report = build_report(groups, ranks, skipped, n_boot, seed, progress)
+    report = build_report(groups, ranks, skipped, n_boot, seed, progress, baseline, against)
     return {**write_report(report, out), "report": report.doc}

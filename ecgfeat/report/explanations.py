@@ -19,9 +19,21 @@ def gather_explanations(folder: str | Path) -> list[dict]:
         except (OSError, ValueError):
             continue
         docs.append({k: doc.get(k) for k in ("model", "estimator", "dataset", "labels", "method", "output", "classes",
-                                               "ground_truth", "hits", "n_checked", "n_records", "agreement")}
+                                               "ground_truth", "hits", "n_checked", "n_records", "agreement",
+                                               "ground_truth_detail", "hit_rule", "not_checked")}
                     | {"path": str(path)})
     return docs
+
+
+def _measure(d: dict | None) -> str:
+    """` 62%` (tree share) or ` ×1.41` (cnn ratio) beside a verdict."""
+    if not d:
+        return ""
+    if d.get("ratio") is not None:
+        return f" ×{d['ratio']:.2f}"
+    if d.get("share") is not None:
+        return f" {d['share']:.0%}"
+    return ""
 
 
 def explanation_tables(docs: list[dict]) -> list[Table]:
@@ -30,13 +42,16 @@ def explanation_tables(docs: list[dict]) -> list[Table]:
     if checked:
         classes = list(dict.fromkeys(c for d in checked for c in (d.get("classes") or d["ground_truth"])))
         t = Table("Explanations against the synthetic ground truth", ["model", "method", "hits"] + classes,
-                  caption="✓: the class's explanation points at its generating mechanism (trees: the top-3 features; "
-                          f"cnn: attribution on the expected part of the cycle); {NA}: not checked. "
-                          "From reports/explain/<model>/explain.json.")
+                  caption="✓: the class's explanation points at its generating mechanism (trees: share of the top-3 "
+                          "features' mean |SHAP| on the expected features; cnn: the expected part of the cycle's attribution "
+                          f"density over the rest's, ×ratio), with the measure beside it; {NA}: not checked. "
+                          + " ".join(sorted({f"Rule: {d['hit_rule']}." for d in checked if d.get("hit_rule")}))
+                          + " " + " ".join(sorted({f"{c}: {w}." for d in checked for c, w in (d.get("not_checked") or {}).items()}))
+                          + " From reports/explain/<model>/explain.json.")
         for d in checked:
-            gt = d["ground_truth"]
+            gt, detail = d["ground_truth"], d.get("ground_truth_detail") or {}
             t.rows.append([Cell(d["model"]), Cell(str(d.get("method"))), Cell(f"{d.get('hits')}/{d.get('n_checked')}")]
-                          + [Cell("✓" if gt.get(c) else "✗" if c in gt else NA) for c in classes])
+                          + [Cell(("✓" if gt.get(c) else "✗") + _measure(detail.get(c)) if c in gt else NA) for c in classes])
         out.append(t)
     pairs = {}
     for d in docs:

@@ -56,15 +56,20 @@ def _img(png: str, alt: str) -> str:
 
 
 def _paired(g: dict) -> str:
-    p = g.get("paired")
-    if p is None:
+    comps = g.get("comparisons") or ([g["paired"]] if g.get("paired") else [])
+    if not comps:
         return f"<h3>Paired comparison</h3><p class='muted'>{escape(g.get('paired_note') or 'nothing to compare')}</p>"
-    if p.get("skipped"):
-        return f"<h3>Paired comparison</h3><p class='muted'>{escape(p['a_label'])} vs {escape(p['b_label'])}: not compared, {escape(p['skipped'])}.</p>"
-    t = table(T.paired_table(p))
-    lines = "".join(f'<p class="verdict{" sig" if sig else ""}">{escape(text)}</p>' for text, sig in T.verdict_lines(p))
-    head, rest = t.split("</h3>", 1)
-    return f"{head}</h3>{lines}{rest}"
+    parts = [f"<p class='muted'>Pairs chosen by: {escape(g.get('pair_rule') or comps[0].get('note', ''))}.</p>"]
+    for p in comps:
+        if p.get("skipped"):
+            parts.append(f"<h3>Paired comparison</h3><p class='muted'>{escape(p['a_label'])} vs {escape(p['b_label'])}: "
+                         f"not compared, {escape(p['skipped'])}.</p>")
+            continue
+        t = table(T.paired_table(p))
+        lines = "".join(f'<p class="verdict{" sig" if sig else ""}">{escape(text)}</p>' for text, sig in T.verdict_lines(p))
+        head, rest = t.split("</h3>", 1)
+        parts.append(f"{head}</h3>{lines}{rest}")
+    return "".join(parts)
 
 
 def _group(i: int, g: dict, figs: dict) -> str:

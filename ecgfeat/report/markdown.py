@@ -24,13 +24,17 @@ def table(t: T.Table, level: int = 3) -> list[str]:
 
 
 def paired_lines(g: dict) -> list[str]:
-    p = g.get("paired")
-    if p is None:
+    comps = g.get("comparisons") or ([g["paired"]] if g.get("paired") else [])
+    if not comps:
         return ["### Paired comparison", "", g.get("paired_note") or "nothing to compare", ""]
-    if p.get("skipped"):
-        return ["### Paired comparison", "", f"{p['a_label']} vs {p['b_label']}: not compared, {p['skipped']}.", ""]
-    lines = table(T.paired_table(p))
-    return lines[:2] + [f"- {text}" for text, _ in T.verdict_lines(p)] + [""] + lines[2:]
+    out = [f"Pairs chosen by: {g.get('pair_rule') or comps[0].get('note', '')}.", ""]
+    for p in comps:
+        if p.get("skipped"):
+            out += ["### Paired comparison", "", f"{p['a_label']} vs {p['b_label']}: not compared, {p['skipped']}.", ""]
+            continue
+        lines = table(T.paired_table(p))
+        out += lines[:2] + [f"- {text}" for text, _ in T.verdict_lines(p)] + [""] + lines[2:]
+    return out
 
 
 def render_markdown(doc: dict) -> str:

@@ -2,8 +2,10 @@
 
 Figures are built on `matplotlib.figure.Figure` rather than pyplot: no global figure state, no
 backend switch, nothing left open between calls. A model keeps its colour in every plot of every
-group (a fixed estimator -> colour map, the Okabe-Ito colour-blind-safe palette); two runs of the
-same estimator in one group differ by line style or hatch. Legends sit outside the axes so they
+group (a fixed estimator -> colour map, the Okabe-Ito colour-blind-safe palette); within a group
+every other run (a second run of an estimator, an estimator outside the map) takes the next unused
+colour of a second palette (Paul Tol's), so no two models of a figure share a colour, and it also
+gets the next line style or hatch. Legends sit outside the axes so they
 never cover a curve, and the layout engine keeps labels from overlapping.
 """
 
@@ -28,6 +30,9 @@ MODEL_COLOURS = {
     "cnn": "#000000",   # black: the comparator stands apart
 }
 OTHER_COLOUR = "#7F7F7F"
+# Paul Tol's muted + bright palettes, minus the tones closest to MODEL_COLOURS
+SPARE_COLOURS = ("#882255", "#44AA99", "#999933", "#332288", "#DDCC77", "#AA4499", "#117733", "#88CCEE",
+                 "#661100", "#6699CC", "#EE3377", "#BBBB00")
 LINESTYLES = ("-", "--", ":", "-.")
 HATCHES = ("", "//", "..", "xx")
 DPI = 100
@@ -42,10 +47,18 @@ def styles(runs) -> dict[str, dict]:
     group gets the k-th line style / hatch, so same-estimator runs stay distinguishable."""
     seen: dict[str, int] = {}
     out = {}
+    used: set[str] = set()
+    spare = iter([c for c in SPARE_COLOURS] + [f"C{i}" for i in range(10)])
     for r in runs:
         k = seen.get(r.estimator, 0)
         seen[r.estimator] = k + 1
-        out[r.name] = {"colour": colour(r.estimator), "linestyle": LINESTYLES[k % len(LINESTYLES)],
+        c = MODEL_COLOURS.get(r.estimator) if k == 0 else None
+        while c is None or c in used:
+            c = next(spare, OTHER_COLOUR)
+            if c == OTHER_COLOUR:
+                break
+        used.add(c)
+        out[r.name] = {"colour": c, "linestyle": LINESTYLES[k % len(LINESTYLES)],
                        "hatch": HATCHES[k % len(HATCHES)], "label": r.label}
     return out
 

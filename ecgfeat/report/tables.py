@@ -68,17 +68,26 @@ def per_class_table(g: dict, metric: str) -> Table:
 
 
 def paired_table(p: dict) -> Table:
-    """Both models' macro values on the shared records, the difference a − b with its interval."""
+    """Both models' macro values on the shared records, the difference a − b with its interval,
+    the bootstrap p-value and (several comparisons in the group) its Holm-adjusted value."""
+    holm = (p.get("n_tests") or 1) > 1
+    unit = (p.get("bootstrap") or {}).get("unit", "record")
     t = Table(f"Paired comparison: {p['a_label']} vs {p['b_label']}",
-              ["metric", p["a_label"], p["b_label"], f"{p['a_label']} − {p['b_label']} [95% CI]", "p"],
-              caption=f"{p['note']}. Paired bootstrap ({p['n_boot']} draws, seed {p['seed']}) on the "
-                      f"{p['n_records']} records tested by both models; significant when the 95% interval of the "
-                      f"difference excludes 0.")
+              ["metric", p["a_label"], p["b_label"], f"{p['a_label']} − {p['b_label']} [95% CI]", "p"]
+              + (["p (Holm)"] if holm else []),
+              caption=f"Pairs chosen by: {p['note']}. Paired bootstrap ({p['n_boot']} draws, seed {p['seed']}, "
+                      f"{'patients' if unit == 'patient' else 'records'} resampled) on the "
+                      f"{p['n_records']} records tested by both models; "
+                      + (f"significant when the Holm-adjusted p-value over the group's {p['n_tests']} comparisons "
+                         "is below 0.05." if holm else "significant when the 95% interval of the difference excludes 0."))
     for m in ("auc", "f1"):
         e = p[m]
         lo, hi = e.get("ci") or [None, None]
-        t.rows.append([Cell(f"macro {METRIC_NAMES[m]}"), Cell(num(e.get("a"))), Cell(num(e.get("b"))),
-                       Cell(f"{signed(e.get('diff'), plus=True)} [{signed(lo)}, {signed(hi)}]"), Cell(num(e.get("p_value")))])
+        row = [Cell(f"macro {METRIC_NAMES[m]}"), Cell(num(e.get("a"))), Cell(num(e.get("b"))),
+               Cell(f"{signed(e.get('diff'), plus=True)} [{signed(lo)}, {signed(hi)}]"), Cell(num(e.get("p_value")))]
+        if holm:
+            row.append(Cell(num((p.get("p_holm") or {}).get(m))))
+        t.rows.append(row)
     return t
 
 
