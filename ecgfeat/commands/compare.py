@@ -77,8 +77,8 @@ def _group_summary(g: dict) -> dict:
     return {"id": g["id"], "dataset": g["dataset"], "labels": g["labels"], "protocol": g["protocol"], "leads": g["leads"],
             "models": {m["name"]: {"macro": m["macro"], "macro_ci": m["macro_ci"]} for m in g["models"]},
             "best": g["best"], "pair_rule": g.get("pair_rule"), "paired": None if p is None else
-            {k: p.get(k) for k in ("a", "b", "note", "skipped", "verdict", "n_records", "p_holm")},
-            "comparisons": [{k: c.get(k) for k in ("a", "b", "skipped", "verdict", "n_records", "p_holm")}
+            {k: p.get(k) for k in ("a", "b", "note", "skipped", "verdict", "n_records", "p_holm", "bootstrap")},
+            "comparisons": [{k: c.get(k) for k in ("a", "b", "skipped", "verdict", "n_records", "p_holm", "bootstrap")}
                             for c in g.get("comparisons") or []]}
 
 

@@ -142,7 +142,9 @@ def lead_t_ends(rel: np.ndarray, fs: float, t_lo: int, t_hi: int) -> np.ndarray:
     """Per-lead T end (template index, NaN where the lead's T wave is under T_MIN_MV).
 
     The T peak is the lead's largest deflection from its PR level in [t_lo, t_hi); the end is where
-    the tangent at the steepest descent after it meets the PR level (the tangent method).
+    the descent after it has flattened to XI_TEND of its steepest slope (XI_TEND = 0: where the
+    tangent at the steepest descent meets the PR level, the tangent method, which on LUDB ends the
+    T wave ~20 ms before the cardiologists do).
     """
     n, L = rel.shape
     out = np.full(n, np.nan)
@@ -200,9 +202,9 @@ def p_consistency(epochs: np.ndarray, p_on: int, p_off: int) -> float:
     """How far the median beat's P wave stands above what averaging the beats' noise leaves.
 
     With n beats, the mean of an atrial activity that is not locked to the QRS (fibrillatory waves,
-    noise) keeps about 1/n of its per-beat energy: n(n-1) |mean|^2 / sum |beat - mean|^2 is ~1 for
-    such activity and grows with n for a P wave that repeats at a fixed PR interval. (All leads,
-    samples p_on..p_off of the aligned epochs.)
+    noise) keeps about 1/n of its per-beat energy: n(n-1) |mean|^2 / (n x median_beats |beat - mean|^2)
+    is ~1 for such activity and grows with n for a P wave that repeats at a fixed PR interval. (All
+    leads, samples p_on..p_off of the aligned epochs.)
     """
     e = np.asarray(epochs[:, :, p_on:p_off + 1], dtype=float)
     n = e.shape[0]
