@@ -249,6 +249,7 @@ def evaluate_folder(folder, methods=("ecgfeat",), limit: int | None = None, ids=
     Returns {"records": [{"record", "groups", "reference": {...}, method: {...} | {"error": ...}}]}.
     """
     import csv
+    import os
     from pathlib import Path
 
     from ..datasets import open_dataset
@@ -262,7 +263,7 @@ def evaluate_folder(folder, methods=("ecgfeat",), limit: int | None = None, ids=
         with open(csv_path, newline="", encoding="utf-8", errors="replace") as fh:
             for row in csv.DictReader(fh):
                 diag[str(row.get("ID", "")).strip()] = diagnosis_groups({k.lower(): v for k, v in row.items()})
-    refs = [r for r in ds.refs() if has_annotations(r.path[:-4])]
+    refs = [r for r in ds.refs() if has_annotations(os.path.splitext(r.path)[0])]
     refs.sort(key=lambda r: (len(r.record_id), r.record_id))
     if ids is not None:
         refs = [r for r in refs if r.record_id in set(map(str, ids))]
@@ -271,7 +272,7 @@ def evaluate_folder(folder, methods=("ecgfeat",), limit: int | None = None, ids=
     rows = []
     for ref in refs:
         rec = ds.read(ref)
-        reference = build_reference(read_annotations(ref.path[:-4]), rec.fs)
+        reference = build_reference(read_annotations(os.path.splitext(ref.path)[0]), rec.fs)
         if reference is None:
             continue
         row = {"record": ref.record_id, "groups": diag.get(ref.record_id, []),
