@@ -342,7 +342,7 @@ def test_dat_record_with_quirky_header_decodes_as_the_clean_one(tmp_path, ecg):
     """A .dat record whose header needs normalising is decoded with our header (wfdb.rdrecord would
     re-read, and refuse, the file): the same samples as the clean header gives."""
     sig = ecg.sines(12, 500, 4)
-    clean = ecg.write_wfdb(tmp_path / "clean", "r1", sig, 500)
+    ecg.write_wfdb(tmp_path / "clean", "r1", sig, 500)
     quirky = ecg.write_wfdb(tmp_path / "quirky", "r1", sig, 500)
     lines = quirky.read_text().splitlines()
     lines[0] = lines[0].split()[0] + ".dat " + " ".join(lines[0].split()[1:4]) + " 05-May-2020 14:50:55"

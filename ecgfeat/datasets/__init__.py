@@ -19,9 +19,9 @@ import scipy.io
 
 from .base import Dataset, DatasetError, RecordRef, content_hash
 from .cpsc import REFERENCE, CpscOriginal
-from .ludb_dataset import LUDB_CSV, LudbFolder, is_ludb_folder
+from .ludb_dataset import LudbFolder, is_ludb_folder
 from .ptbxl import DATABASE, PtbXl
-from .sph import H5_EXTS, METADATA, Sph, find_metadata, is_sph_folder
+from .sph import H5_EXTS, Sph, find_metadata, is_sph_folder
 from .wfdb_folder import WfdbFolder, walk
 
 FORMATS: tuple[str, ...] = ("ptbxl", "sph", "ludb", "cpsc2018", "challenge", "wfdb")

@@ -182,9 +182,6 @@ def diagnosis_groups(row: dict) -> list[str]:
     return groups
 
 
-def lead_index(lead: str) -> int:
-    return LEADS.index(lead)
-
 
 # --------------------------------------------------------------------------------------------
 # methods: ecgfeat's median-beat delineation and neurokit2's beat-by-beat delineators on lead II

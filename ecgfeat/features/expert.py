@@ -68,9 +68,8 @@ def expert_features(tp: Templates, d: Delineation, rr_mean_s: float, rr_median_s
     }
     # per-lead QRS duration and QT from the lead's own boundaries (signal/delineate.py); NaN where the
     # lead's QRS or T is too small to delimit
-    ms_ = ms
-    out["qrs_ms"] = (d.lead_qrs_off - d.lead_qrs_on) * ms_
-    out["qt_ms"] = (d.lead_t_end - d.lead_qrs_on) * ms_
+    out["qrs_ms"] = (d.lead_qrs_off - d.lead_qrs_on) * ms
+    out["qt_ms"] = (d.lead_t_end - d.lead_qrs_on) * ms
     extrema = np.zeros(n_leads)
     for k in range(n_leads):
         extrema[k] = len(find_peaks(qrs[k], prominence=0.05)[0]) + len(find_peaks(-qrs[k], prominence=0.05)[0])

@@ -82,47 +82,16 @@ def record_measurements(feats: dict) -> dict:
             for k, v in feats.items() if k.startswith("all__expert__")}
 
 
-def quality_of(signal: np.ndarray, fs: float) -> dict | None:
-    """Record-level quality index and flagged leads from `ecgfeat.signal.quality.assess_quality`, if
-    that module exists (None otherwise, or when it fails)."""
-    try:
-        from ..signal.quality import assess_quality
-    except (ImportError, AttributeError):
-        return None
+def quality_of(signal: np.ndarray, fs: float) -> dict:
+    """Record-level quality index, low-quality leads and their reasons (`signal.quality.assess_quality`)."""
+    from ..signal.quality import assess_quality
+
     try:
         q = assess_quality(signal, fs)
     except Exception as err:  # a quality failure must not stop the drawing
         return {"index": None, "flagged": [], "error": f"{type(err).__name__}: {err}"}
-    return _quality_summary(q)
-
-
-def _get(obj, *names):
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if not isinstance(obj, dict) and hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _quality_summary(q) -> dict:
-    """Tolerant reading of a quality result: a number, a dict or an object with a record index and leads."""
-    if isinstance(q, (int, float, np.floating)):
-        return {"index": float(q), "flagged": []}
-    index = _get(q, "record", "record_index", "index", "sqi", "score", "quality", "overall")
-    if index is not None and not isinstance(index, (int, float, np.floating)):
-        index = _get(index, "index", "sqi", "score", "value")
-    flagged = _get(q, "low_leads", "flagged", "flagged_leads", "bad_leads", "poor_leads")
-    if isinstance(flagged, dict):
-        flagged = [k for k, v in flagged.items() if v]
-    per_lead = _get(q, "per_lead", "leads", "lead_index", "lead_sqi")
-    if flagged is None and isinstance(per_lead, dict):
-        flagged = [k for k, v in per_lead.items() if isinstance(v, (bool, np.bool_)) and v]
-    out = {"index": None if index is None else float(index), "flagged": [str(f) for f in (flagged or [])]}
-    reasons = _get(q, "low_reasons")
-    if isinstance(reasons, dict):
-        out["reasons"] = {str(k): [str(r) for r in v] for k, v in reasons.items() if v}
-    return out
+    return {"index": float(q.record_index), "flagged": [str(lead) for lead in q.low_leads],
+            "reasons": {str(k): [str(r) for r in v] for k, v in q.low_reasons.items()}}
 
 
 def _ecgfeat_marks(ana) -> tuple[Marks, dict, int, int]:
