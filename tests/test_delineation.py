@@ -64,8 +64,9 @@ def test_ludb_dev_intervals_meet_the_targets(shared_data):
     """ludb-dev (100 records): the figures bench/ludb.py prints, held as a floor.
 
     Targets of the delineation work: MAE PR <= 10, QRS <= 10, QT <= 20 ms, each |bias| <= 5 ms,
-    P present in >= 98% of sinus records with an annotated P. QRS is held at <= 11 ms and P in
-    AF/flutter at <= 50%: measured 10.4 ms and 4/10 (see docs/delineation.md).
+    per-lead QRS MAE <= 12 ms, P present in <= 10% of AF/flutter records and >= 98% of sinus
+    records with an annotated P. All met but per-lead QRS, held at <= 12.5 ms (measured 12.3 ms,
+    docs/delineation.md); QRS onset and offset within the CSE 2-SD tolerances.
     """
     from ecgfeat.evaluation.delineation import evaluate_folder
 
@@ -75,9 +76,10 @@ def test_ludb_dev_intervals_meet_the_targets(shared_data):
     s = summarise(evaluate_folder(folder, ("ecgfeat",)), "ecgfeat")
     iv = s["intervals"]
     assert s["records"] == 100
-    assert iv["pr"]["mae"] <= 10.0 and iv["qt"]["mae"] <= 20.5 and iv["qrs"]["mae"] <= 11.0, iv
+    assert iv["pr"]["mae"] <= 10.0 and iv["qt"]["mae"] <= 20.0 and iv["qrs"]["mae"] <= 10.0, iv
     assert all(abs(iv[k]["bias"]) <= 5.0 for k in ("pr", "qrs", "qt")), iv
-    assert s["fiducials"]["qrs_off"]["meets_cse"] and s["fiducials"]["t_end"]["bias"] <= 5.0
+    assert s["fiducials"]["qrs_on"]["meets_cse"] and s["fiducials"]["qrs_off"]["meets_cse"]
+    assert abs(s["fiducials"]["t_end"]["bias"]) <= 5.0
     assert s["p_presence"]["sinus_with_p"]["reported_present"] >= 0.98
-    assert s["p_presence"]["af_flutter"]["reported_present"] <= 0.5
-    assert s["lead_qrs"]["mae"] <= 15.0
+    assert s["p_presence"]["af_flutter"]["reported_present"] <= 0.1
+    assert s["lead_qrs"]["mae"] <= 12.5 and abs(s["lead_qrs"]["bias"]) <= 5.0

@@ -180,7 +180,7 @@ def test_store_ls_and_info(small, tmp_path):
     assert [d["dataset"] for d in out["datasets"]] == ["small"] and out["datasets"][0]["records"] == 24
     res = runner.invoke(app, ["store", "info", "small", "--store", str(store), "--json"])
     info = json.loads(res.stdout.strip().splitlines()[-1])
-    assert info["families"] == {"expert": 206, "rhythm": 15}
-    assert info["by_lead"]["V1"] == 16 and info["by_lead"]["all"] == 14 + 15
+    assert info["families"] == {"expert": 449, "rhythm": 16}
+    assert info["by_lead"]["V1"] == 35 and info["by_lead"]["all"] == 29 + 16
     res = runner.invoke(app, ["store", "info", "nope", "--store", str(store)])
     assert res.exit_code == 1 and "nope" in res.output and "small" in res.output

@@ -255,15 +255,18 @@ ALL = FeatureSettings()   # expert, rhythm, tsfresh (fast), quality
 # of search window plus EXTEND_MS (40) each side, a P of at most P_MAX_MS (200), a QT of at most
 # QT_MAX_S (700) from the global onset, to which a lead's own onset adds up to 40 ms; RR >= 250 ms
 INTERVAL_MAX = {"all": {"pr_ms": 400, "p_ms": 200, "qrs_ms": 480, "qt_ms": 700, "qtc_bazett_ms": 1400,
-                        "qtc_fridericia_ms": 1112},
-                "lead": {"p_ms": 200, "qrs_ms": 480, "qt_ms": 740}}
+                        "qtc_fridericia_ms": 1112, "qt_dispersion_ms": 740},
+                "lead": {"p_ms": 200, "qrs_ms": 480, "qt_ms": 740, "q_ms": 480, "r_ms": 480, "s_ms": 480,
+                         "r_peak_time_ms": 480, "tpeak_tend_ms": 740}}
 UNIT_RANGE = {"rs_ratio": (0, 1), "pnn50": (0, 1), "premature_fraction": (0, 1), "ectopic_fraction": (0, 1),
               "p_presence": (0, 1), "fwave_ratio": (0, 1.0001), "beat_corr": (-1.0001, 1.0001), "rr_cv": (0, 5),
               "rr_irregularity": (0, 10), "rr_sampen": (0, 10),
               # quality: indices and shares in [0, 1], correlations, the noise ratio and the QRS-to-residual dB
               "index": (0, 1), "lead_index_mean": (0, 1), "flat_fraction": (0, 1), "clipped_fraction": (0, 1),
               "jump_fraction": (0, 1), "lf_share": (0, 1), "hf_noise_ratio": (0, 100), "beat_match_corr": (-1.0001, 1.0001),
-              "beat_qrs_corr": (-1.0001, 1.0001), "qrs_snr_db": (-100, 100)}
+              "beat_qrs_corr": (-1.0001, 1.0001), "qrs_snr_db": (-100, 100),
+              # morphology (expert 4): ratios, the precordial transition lead 1..7; rhythm's paced share
+              "q_r_ratio": (0, np.inf), "t_symmetry": (0, np.inf), "transition_zone": (1, 7), "paced_share": (0, 1)}
 
 
 def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
@@ -288,7 +291,7 @@ def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
             elif feat.endswith("_uv"):
                 assert 0 <= v <= 1500 * top, (name, v)
             elif feat.endswith("_deg"):
-                assert (0 if feat == "qrst_angle_deg" else -180) <= v <= 180, (name, v)
+                assert (0 if feat in ("qrst_angle_deg", "spatial_qrst_angle_deg") else -180) <= v <= 180, (name, v)
             elif feat.endswith("_bpm"):
                 assert 20 <= v <= 300, (name, v)
             elif feat.startswith("rr_") and feat.endswith("_ms") or feat == "rmssd_ms":
@@ -300,9 +303,11 @@ def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
                 assert lo <= v <= hi, (name, v)
             elif feat in ("t_polarity",):
                 assert v in (-1.0, 0.0, 1.0), (name, v)
-            elif feat in ("p_present", "credible_beats", "la_ra_reversal"):
+            elif feat in ("p_present", "credible_beats", "la_ra_reversal", "rsr_prime", "pathological_q", "qrs_fragmented",
+                          "poor_r_progression", "low_voltage_limb", "low_voltage_precordial"):
                 assert v in (0.0, 1.0), (name, v)
-            elif feat in ("n_beats", "premature_count", "aberrant_premature_count", "qrs_extrema", "n_low_leads", "n_candidates"):
+            elif feat in ("n_beats", "premature_count", "aberrant_premature_count", "qrs_extrema", "n_low_leads", "n_candidates",
+                          "q_inferior_n", "q_anterior_n", "q_lateral_n"):
                 assert v >= 0 and float(v).is_integer(), (name, v)
             else:
                 raise AssertionError(f"{name}: a feature without a declared unit or range")

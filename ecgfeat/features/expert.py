@@ -9,6 +9,10 @@ dominant beats with the median beat, QRS onset to T end).
 Record level (`all__expert__...`): hr_bpm, pr_ms, p_ms, qrs_ms, qt_ms, qtc_bazett_ms,
 qtc_fridericia_ms, axis_deg (QRS, from the net areas of I and aVF), p_axis_deg, t_axis_deg,
 qrst_angle_deg, sokolow_lyon_mv, cornell_mv, p_present.
+Beside these, the per-lead wave morphology (Q/R/S/R'/S' waves, pathological Q, R-peak time, J point,
+ST at J+80, T+/T-, T symmetry, Tpeak-Tend, P+/P-, fragmentation) and its record-level criteria
+(P-terminal force, R progression, low voltage, QT dispersion, spatial QRS-T angle, Cornell product,
+Q waves and ST per territory): features/morphology.py, which defines each of them.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from scipy.signal import find_peaks
 from ..signal.delineate import Delineation
 from ..signal.template import Templates
 from ..vocab import LEADS, RECORD_LEVEL
+from . import morphology
 
-PER_LEAD = ("p_amp_mv", "q_amp_mv", "r_amp_mv", "s_amp_mv", "t_amp_mv", "p_ms", "qrs_ms", "qt_ms", "rs_ratio",
+BASE_PER_LEAD = ("p_amp_mv", "q_amp_mv", "r_amp_mv", "s_amp_mv", "t_amp_mv", "p_ms", "qrs_ms", "qt_ms", "rs_ratio",
             "qrs_area_mvms", "qrs_net_mv", "st60_mv", "st_slope_mv_s", "t_polarity", "qrs_extrema", "beat_corr")
-RECORD = ("hr_bpm", "pr_ms", "p_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "axis_deg",
+BASE_RECORD = ("hr_bpm", "pr_ms", "p_ms", "qrs_ms", "qt_ms", "qtc_bazett_ms", "qtc_fridericia_ms", "axis_deg",
           "p_axis_deg", "t_axis_deg", "qrst_angle_deg", "sokolow_lyon_mv", "cornell_mv", "p_present")
+PER_LEAD = BASE_PER_LEAD + morphology.PER_LEAD
+RECORD = BASE_RECORD + morphology.RECORD
 _I, _AVF = LEADS.index("I"), LEADS.index("aVF")
 _AVF_GAIN = np.sqrt(3) / 2  # aVF sees the vertical component at sqrt(3)/2 (Einthoven triangle)
 
@@ -92,6 +99,8 @@ def expert_features(tp: Templates, d: Delineation, rr_mean_s: float, rr_median_s
                 if span:
                     p_ms[k] = (span[1] - span[0] + 1) * ms
     out["p_amp_mv"], out["p_ms"] = p_amp, p_ms
+    morph, morph_rec = morphology.morphology_features(tp.template, d, fs)
+    out.update(morph)
     feats = {f"{lead}__expert__{name}": float(out[name][k]) for k, lead in enumerate(LEADS) for name in PER_LEAD}
 
     qt = (tend - on) * ms
@@ -116,6 +125,7 @@ def expert_features(tp: Templates, d: Delineation, rr_mean_s: float, rr_median_s
         "sokolow_lyon_mv": -s_amp[lead["V1"]] + max(r_amp[lead["V5"]], r_amp[lead["V6"]]),
         "cornell_mv": r_amp[lead["aVL"]] - s_amp[lead["V3"]],
         "p_present": float(d.has_p),
+        **morph_rec,
     }
     feats.update({f"{RECORD_LEVEL}__expert__{k}": float(v) for k, v in rec.items()})
     return feats

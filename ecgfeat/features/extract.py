@@ -23,6 +23,8 @@ from ..signal.beats import detect_beats
 from ..signal.delineate import P_CONSISTENCY_MIN, Delineation, delineate, p_consistency, without_p
 from ..signal.baseline import spline_baseline
 from ..signal.filters import DIAG_BAND, FS, bandpass, diagnostic
+from ..signal.pacing import (PACED_SHARE, VENTRICULAR_LEAD_MS, paced_share, pacing_spikes, remove_spikes,
+                             spike_floor)
 from ..signal.quality import assess_quality, beat_credibility, la_ra_reversal, quality_features
 from ..signal.quality import feature_names as quality_feature_names
 from ..signal.template import Templates, build_templates
@@ -40,28 +42,50 @@ class BeatAnalysis:
     delineation: Delineation
     rr_mean_s: float
     rr_median_s: float
+    paced_share: float = 0.0  # share of the beats led by a pacing spike (signal/pacing.py)
+    spikes: np.ndarray | None = None   # sample indices (at FS) of the pacing spikes, removed from xf
 
 
 def analyse(record: Record) -> BeatAnalysis:
-    """Filter, detect beats on all leads, build median beats, delineate. Raises ValueError if no rhythm."""
+    """Filter, detect beats on all leads, build median beats, delineate. Raises ValueError if no rhythm.
+
+    Pacing spikes are found on the signal as recorded (before any filter smears them); in a paced
+    record (spikes leading at least half of the beats) they are bridged over before the 40 Hz
+    low-pass, so that no QRS or P onset is read at a smeared spike.
+    """
     rec = record.resampled(FS)
     beats = detect_beats(rec.signal, FS)
     if beats.size < MIN_BEATS:
         raise ValueError(f"{beats.size} beat(s) detected, need {MIN_BEATS}")
+    spikes = pacing_spikes(record.signal, record.fs, tuple(record.leads))
+    paced = paced_share(np.round(spikes * (FS / record.fs)).astype(int), beats, FS) if spikes.size else 0.0
+    if paced >= PACED_SHARE:
+        rec = replace(record, signal=remove_spikes(record.signal, spikes, record.fs).astype(record.signal.dtype)).resampled(FS)
+        spikes = np.round(spikes * (FS / record.fs)).astype(int)
+    else:
+        spikes = spikes[:0]
     rr = np.diff(beats) / FS
     # pass 1, on a high-passed signal: aligned fiducials and where the QRS starts relative to them
     xl = bandpass(rec.signal, None, DIAG_BAND[1], FS, order=2)
     # (only its QRS onset is used: a median beat of +-300 ms, delineated without P and T)
     first = build_templates(bandpass(xl, DIAG_BAND[0], None, FS, order=2), beats, FS, window_s=(0.3, 0.3))
     d0 = delineate(first.template, first.pre, FS, float(np.median(rr)), waves=False)
+    floor = spike_floor(spikes, first.fiducials, first.pre, FS)
+    # a ventricular spike, not an atrial one: it leads the QRS by less than VENTRICULAR_LEAD_MS (an
+    # atrial spike is separated from it by the P wave and the PR segment)
+    if floor is not None and floor >= d0.qrs_on - int(VENTRICULAR_LEAD_MS * FS / 1000):
+        d0 = delineate(first.template, first.pre, FS, float(np.median(rr)), waves=False, qrs_floor=floor)
+    else:
+        floor = None
     # pass 2: spline baseline through each beat's PR segment (15 ms before the QRS onset)
     knots = first.fiducials + (d0.qrs_on - first.pre) - int(0.015 * FS)
     xf = xl - spline_baseline(xl, knots, FS)
     tp = build_templates(xf, first.fiducials, FS, max_shift_s=0.0)
-    d = delineate(tp.template, tp.pre, FS, float(np.median(rr)))
+    d = delineate(tp.template, tp.pre, FS, float(np.median(rr)),
+                  qrs_floor=None if floor is None else floor - first.pre + tp.pre)
     if d.has_p and p_consistency(tp.epochs[tp.dominant], d.p_on, d.p_off) < P_CONSISTENCY_MIN:
         d = without_p(d)   # a hump made by averaging fibrillatory waves or noise, not a P wave
-    return BeatAnalysis(xf, tp, d, float(rr.mean()), float(np.median(rr)))
+    return BeatAnalysis(xf, tp, d, float(rr.mean()), float(np.median(rr)), paced, spikes)
 
 
 def _nan(names) -> dict[str, float]:
@@ -152,7 +176,8 @@ def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[st
             if fam == "expert":
                 out[table] = expert.expert_features(analysis.templates, analysis.delineation, analysis.rr_mean_s, analysis.rr_median_s)
             elif fam == "rhythm":
-                out[table] = rhythm.rhythm_features(analysis.xf, analysis.templates, analysis.delineation)
+                out[table] = rhythm.rhythm_features(analysis.xf, analysis.templates, analysis.delineation,
+                                                     analysis.paced_share)
             elif fam == "quality":
                 out[table] = quality_features(quality, cred, reversal)
             else:

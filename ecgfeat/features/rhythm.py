@@ -9,7 +9,8 @@ the correlation, not the QRS width), before feature version 3 named wide_prematu
 dominant morphology), p_presence (fraction of beats whose P window matches the median beat's P,
 correlation > 0.5; 0 without a P wave), fwave_rms_uv and fwave_ratio (3-9 Hz residual of V1 and II
 after cancelling every dominant beat with the median beat: RMS in uV, and its share of the
-residual's 0.67-40 Hz power), n_beats.
+residual's 0.67-40 Hz power), n_beats, paced_share (share of the beats led by a pacemaker spike
+found on the signal as recorded, signal/pacing.py; 0 in an unpaced record).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..vocab import LEADS, RECORD_LEVEL
 
 NAMES = ("rr_mean_ms", "rr_sd_ms", "rr_cv", "rmssd_ms", "pnn50", "rr_sampen", "rr_irregularity",
          "premature_count", "premature_fraction", "aberrant_premature_count", "ectopic_fraction",
-         "p_presence", "fwave_rms_uv", "fwave_ratio", "n_beats")
+         "p_presence", "fwave_rms_uv", "fwave_ratio", "n_beats", "paced_share")
 _FWAVE_LEADS = [LEADS.index("V1"), LEADS.index("II")]
 
 
@@ -60,12 +61,13 @@ def premature_beats(rr: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=int)
 
 
-def rhythm_features(xf: np.ndarray, tp: Templates, d: Delineation) -> dict[str, float]:
+def rhythm_features(xf: np.ndarray, tp: Templates, d: Delineation, paced_share: float = 0.0) -> dict[str, float]:
     fs = tp.fs
     fid = tp.fiducials
     rr = np.diff(fid) / fs * 1000.0
     f = dict.fromkeys(NAMES, np.nan)
     f["n_beats"] = float(fid.size)
+    f["paced_share"] = float(paced_share)
     if rr.size >= 1:
         f["rr_mean_ms"], f["rr_sd_ms"] = float(rr.mean()), float(rr.std())
         f["rr_cv"] = float(rr.std() / rr.mean())

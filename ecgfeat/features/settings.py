@@ -19,7 +19,12 @@ TSFRESH_SETS = ("fast", "efficient")
 # spline-baselined signal when beats were found, the band-pass otherwise); rhythm's
 # wide_premature_count is renamed aberrant_premature_count (it measures QRS correlation, not width)
 # quality 1: the signal-quality family (signal/quality.py)
-VERSIONS = {"expert": "3", "rhythm": "3", "tsfresh-fast": "3", "tsfresh-efficient": "3", "quality": "1"}
+# expert 4: per-lead wave morphology and its record-level criteria added (features/morphology.py)
+# 4 (expert and rhythm): pacemaker spikes are found on the signal as recorded and bridged before
+# filtering in paced records, a paced QRS starts at its stimulus (signal/pacing.py); per-lead QRS
+# boundaries use Martinez et al.'s first/last-wave thresholds (signal/delineate.py); rhythm adds
+# paced_share
+VERSIONS = {"expert": "4", "rhythm": "4", "tsfresh-fast": "3", "tsfresh-efficient": "3", "quality": "1"}
 # quality is computed for every record whatever the selection (it gates the beat families); it is
 # stored by default, and `--features quality` alone refreshes it
 DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh", "quality")

@@ -10,8 +10,13 @@ How, on the median beat (all indices refer to `Templates.template`, whose fiduci
 - coarse QRS from the summed absolute slope of the 12 leads (robust, ~20 ms inside the QRS);
 - per lead, wavelet-delineator style (Martinez et al., IEEE TBME 51, 2004): the QRS starts where the
   lead's slope falls under XI_ON x the slope of its first wave (and under 3x the lead's own noise),
-  ends where it falls under XI_OFF x the slope of its last wave; the T ends where its descent has
-  flattened to XI_TEND of its steepest slope; the P starts likewise before its first slope peak;
+  ends where it falls under XI_OFF x the slope of its last wave, first and last waves being slope
+  peaks of at least GAMMA_PRE / GAMMA_POST of the lead's largest (Martinez's thresholds: with 15%, a
+  shallow terminal S in V5/V6 was cut at its nadir and those leads' QRS read 12 ms short); the T
+  ends where its descent has flattened to XI_TEND of its steepest slope; the P starts likewise
+  before its first slope peak;
+- paced records (signal/pacing.py): the spikes are removed before filtering and the global QRS
+  onset is the end of the ventricular spike (`qrs_floor`), before which no lead's QRS starts;
 - global boundaries by a multi-lead rule: the onset where GLOBAL_RANK leads have left their
   baseline (the 2nd earliest lead onset), the offset and T end where all but one have returned
   (the 2nd latest), so that one noisy lead neither widens nor narrows an interval;
@@ -33,6 +38,9 @@ QRS_ALPHA = 0.12      # coarse QRS: summed slope under floor + 12% of its QRS ra
 XI_ON, XI_OFF = 0.01, 0.05   # per-lead QRS onset / offset: share of the first / last wave's slope peak
 NOISE_K = 3.0         # ... and an onset's slope never under 3x the lead's noise (flattest 20 ms of PR)
 GAMMA = 0.15          # a wave is a slope peak of at least 15% of the lead's largest
+GAMMA_PRE, GAMMA_POST = 0.06, 0.09   # ... but the first and last waves, which set the boundaries, count from
+                      # 6% / 9% (Martinez et al. 2004's gamma_QRS-pre / -post): a small initial q or a
+                      # shallow terminal S (lateral leads) is part of the QRS
 EXTEND_MS = 40.0      # a per-lead boundary lies within 40 ms outside the coarse QRS, or is not measured
 LEAD_MIN_MV = 0.1     # leads with a smaller QRS (peak to peak) give no boundary
 GLOBAL_RANK = 2       # global onset (offset): the 2nd earliest (latest) lead boundary
@@ -98,12 +106,14 @@ def slope(x: np.ndarray, fs: float) -> np.ndarray:
     return np.abs(d)
 
 
-def lead_qrs_bounds(rel: np.ndarray, fs: float, c_on: int, c_off: int) -> tuple[np.ndarray, np.ndarray]:
+def lead_qrs_bounds(rel: np.ndarray, fs: float, c_on: int, c_off: int,
+                    floor: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-lead QRS onset and offset (template indices, NaN where not measurable).
 
     Searched outwards from the lead's first and last significant slope peaks inside the coarse QRS
     [c_on, c_off]; a boundary that does not settle within EXTEND_MS of the coarse one (baseline
-    wander, a pacing spike, a merged P wave) is not measured.
+    wander, a merged P wave) is not measured. `floor`: no onset before it (the end of a pacing
+    spike: a paced QRS cannot start before its stimulus).
     """
     n, L = rel.shape
     ad = slope(rel, fs)
@@ -120,18 +130,26 @@ def lead_qrs_bounds(rel: np.ndarray, fs: float, c_on: int, c_off: int) -> tuple[
     # vectorised over the leads (12 find_peaks calls and walks cost ~1 ms a beat analysis)
     seg = ad[:, a:b]
     padded = np.pad(seg, ((0, 0), (1, 1)))
-    is_peak = (seg > padded[:, :-2]) & (seg >= padded[:, 2:]) & (seg >= GAMMA * seg.max(axis=1, keepdims=True))
-    is_peak &= (ptp >= LEAD_MIN_MV)[:, None]
+    local = (seg > padded[:, :-2]) & (seg >= padded[:, 2:]) & (ptp >= LEAD_MIN_MV)[:, None]
+    is_peak = local & (seg >= GAMMA * seg.max(axis=1, keepdims=True))
     rows = np.flatnonzero(is_peak.any(axis=1))
     if rows.size == 0:
         return on, off
-    f = a + np.argmax(is_peak[rows], axis=1)                               # first significant slope peak
-    last = a + (b - a - 1) - np.argmax(is_peak[rows, ::-1], axis=1)        # last one
+    is_first = local[rows] & (seg[rows] >= GAMMA_PRE * seg[rows].max(axis=1, keepdims=True))
+    f = a + np.argmax(is_first, axis=1)                                    # first significant slope peak
+    # a terminal wave under GAMMA counts while it brings the lead back towards its baseline (a
+    # shallow S returning to the PR level), not when it moves away (the ST segment rising to the T)
+    r = rel[rows, a:b]
+    toward = r * (rel[rows, a + 1:b + 1] - rel[rows, a - 1:b - 1]) < 0
+    is_last = local[rows] & (seg[rows] >= GAMMA_POST * seg[rows].max(axis=1, keepdims=True)) & (toward | is_peak[rows])
+    last = a + (b - a - 1) - np.argmax(is_last[:, ::-1], axis=1)           # last one (terminal waves count from GAMMA_POST)
     idx = np.arange(L)[None, :]
     thr_on = np.maximum(XI_ON * ad[rows, f], NOISE_K * noise[rows])[:, None]
     ok_on = (ad[rows] <= thr_on) & (idx <= f[:, None]) & (idx >= max(c_on - ext, 0))
     has = ok_on.any(axis=1)
     on[rows[has]] = (L - 1 - np.argmax(ok_on[has, ::-1], axis=1))          # the latest quiet sample before f
+    if floor is not None:
+        on = np.where(np.isfinite(on), np.maximum(on, floor), on)
     ok_off = (ad[rows] <= XI_OFF * ad[rows, last][:, None]) & (idx >= last[:, None]) & (idx <= min(c_off + ext, L - 1))
     has = ok_off.any(axis=1)
     off[rows[has]] = np.argmax(ok_off[has], axis=1)                        # the first quiet sample after last
@@ -228,7 +246,15 @@ def _rank(values: np.ndarray, rank: int, latest: bool) -> float:
     return float(v[-rank] if latest else v[rank - 1])
 
 
-def delineate(template: np.ndarray, pre: int, fs: float, rr_s: float, waves: bool = True) -> Delineation:
+def delineate(template: np.ndarray, pre: int, fs: float, rr_s: float, waves: bool = True,
+              qrs_floor: int | None = None) -> Delineation:
+    """Delineate a (leads, L) median beat whose fiducial is at index `pre`; `rr_s` the median RR.
+
+    `waves=False`: the QRS only. `qrs_floor`: in a paced record, the end of the ventricular pacing
+    spike that leads the median beat: the global QRS onset (ventricular activation starts with
+    capture; the first milliseconds after the stimulus are of low slope in every lead), and no
+    lead's QRS starts before it.
+    """
     ms = fs / 1000.0
     L = template.shape[-1]
     summed = moving_average(np.abs(np.diff(template, axis=-1, prepend=template[:, :1])).sum(axis=0) * fs,
@@ -241,15 +267,21 @@ def delineate(template: np.ndarray, pre: int, fs: float, rr_s: float, waves: boo
     # onset: going back from the slope peak, the first point of a 12 ms quiet run (its end is the onset)
     on_run = _first_run(quiet, peak, -1, int(12 * ms))
     qrs_on = max(on_run + 1, lo)
+    if qrs_floor is not None and qrs_floor < peak:
+        qrs_on = max(qrs_on, int(qrs_floor))
+    else:
+        qrs_floor = None
     # offset: going forward, the first 20 ms quiet run (RBBB/LBBB lobes are bridged)
     qrs_off = min(_first_run(quiet, peak, +1, int(20 * ms)), hi)
     # refine on the leads: the global onset where GLOBAL_RANK leads have left their baseline
     base_a, base_b = max(qrs_on - int(20 * ms), 0), max(qrs_on - int(4 * ms), 1)
     rel0 = template - np.median(template[:, base_a:base_b], axis=1)[:, None]
-    lead_on, lead_off = lead_qrs_bounds(rel0, fs, qrs_on, qrs_off)
+    lead_on, lead_off = lead_qrs_bounds(rel0, fs, qrs_on, qrs_off, qrs_floor)
     g_on, g_off = _rank(lead_on, GLOBAL_RANK, False), _rank(lead_off, GLOBAL_RANK, True)
     if np.isfinite(g_on):
         qrs_on = int(min(g_on, qrs_on))
+    if qrs_floor is not None:   # a paced QRS is measured from the stimulus (its spike's end)
+        qrs_on = int(qrs_floor)
     if np.isfinite(g_off):
         qrs_off = int(max(g_off, qrs_off))
     base_a, base_b = max(qrs_on - int(20 * ms), 0), max(qrs_on - int(4 * ms), 1)
