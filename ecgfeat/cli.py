@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .commands import compare, data, explain, extract, show, train
+from .commands import compare, data, explain, extract, features, show, train
 from .commands.common import STATE, handle_errors
 from .workspace import workspace
 
@@ -32,7 +32,9 @@ EXAMPLES = """Examples:
 
   ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record S00011   # TreeSHAP / DeepSHAP
 
-  ecgfeat show ../shared/data/ludb-dev/data/1.hea    # one record on ECG paper, with its fiducials"""
+  ecgfeat show ../shared/data/ludb-dev/data/1.hea    # one record on ECG paper, with its fiducials
+
+  ecgfeat features --family expert                   # the feature dictionary: unit, definition, accuracy"""
 
 app = typer.Typer(
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
@@ -47,6 +49,7 @@ app.command(epilog=train.PREDICT_EXAMPLES)(handle_errors(train.predict))
 app.command(epilog=compare.COMPARE_EXAMPLES)(handle_errors(compare.compare))
 app.command(epilog=explain.EXPLAIN_EXAMPLES)(handle_errors(explain.explain))
 app.command(epilog=show.SHOW_EXAMPLES)(handle_errors(show.show))
+app.command(epilog=features.FEATURES_EXAMPLES)(handle_errors(features.features))
 
 
 def _version(value: bool):
