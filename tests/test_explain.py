@@ -56,7 +56,7 @@ def test_xgb_explanations_point_at_the_generating_mechanisms(trees):
     assert {"model", "method", "per_class", "ground_truth", "hits"} <= set(doc)
     assert doc["method"] == "shap.TreeExplainer" and doc["output"].startswith("log-odds")
     assert doc["ground_truth"] == out["ground_truth"] and sum(doc["ground_truth"].values()) == doc["hits"]
-    for c, pc in doc["per_class"].items():
+    for pc in doc["per_class"].values():
         assert len(pc["top_features"]) == 10 and set(pc["lead_importance"]) == set(doc["leads"]) | {"all"}
         assert set(pc["family_importance"]) == {"expert", "rhythm"}
     assert doc["per_class"]["I-AVB"]["top_features"][0] == "all__expert__pr_ms"
@@ -116,15 +116,134 @@ def test_cli_errors_are_one_line(trees, tmp_path):
     assert res.exit_code == 1 and "--record NOPE: not a record of" in res.output and len(res.output.strip().splitlines()) == 1
     res = runner.invoke(app, base + ["--model", "no-such-model"])
     assert res.exit_code == 1 and "--model no-such-model: no model folder" in res.output
-    lr = tmp_path / "lr-model"
-    lr.mkdir()
-    (lr / "config.json").write_text(json.dumps({"model": "lr", "name": "lr-model"}))
-    res = runner.invoke(app, base + ["--model", str(lr)])
-    assert res.exit_code == 1 and "a lr model cannot be explained" in res.output
+    odd = tmp_path / "svm-model"
+    odd.mkdir()
+    (odd / "config.json").write_text(json.dumps({"model": "svm", "name": "svm-model"}))
+    res = runner.invoke(app, base + ["--model", str(odd)])
+    assert res.exit_code == 1 and "names model 'svm', which explain does not know; it explains rf, gbm, xgb, lgbm, lr, mlp, cnn" in res.output
     res = runner.invoke(app, base + ["--model", dirs["xgb"].name, "--n", "0"])
     assert res.exit_code == 1 and "--n 0" in res.output
     res = runner.invoke(app, base + ["--help"])
     assert res.exit_code == 0 and "ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record" in res.output
+
+
+# -- lr (exact) and mlp (permutation) -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def linear(trees):
+    """lr and mlp (the zoo's default presets) on the same 270 records and store as the tree models."""
+    from ecgfeat.training import TrainConfig, train
+
+    root, data, _ = trees
+    dirs = {}
+    for model in ("lr", "mlp"):
+        cfg = TrainConfig(model=model, dataset="syn270", store=str(root / "store"), n_boot=50, jobs=2)
+        dirs[model] = Path(train(cfg, root / "models")["model_dir"])
+    return root, data, dirs
+
+
+def test_lr_attributions_are_exact_and_add_up_to_the_logit(linear):
+    import shap
+
+    from ecgfeat.explain.linear import LinearShap
+    from ecgfeat.explain.run import load_features
+    from ecgfeat.predict import load_model
+
+    _, _, dirs = linear
+    config, est = load_model(dirs["lr"])
+    X = load_features(dirs["lr"], config).to_numpy(np.float32)
+    assert np.isnan(X).any()                                      # imputed inside the pipeline, as in predict
+    ls = LinearShap(est, config["classes"])
+    proba = est.predict_proba(X[:60])
+    for j, c in enumerate(config["classes"]):
+        values, base = ls.values(c, X[:60])
+        logit = est.estimators_[j].decision_function(X[:60])
+        np.testing.assert_allclose(values.sum(axis=1) + base, logit, atol=1e-5, err_msg=c)    # float32 inputs
+        np.testing.assert_allclose(1 / (1 + np.exp(-logit)), proba[:, j], atol=1e-6)
+        # the same as shap.LinearExplainer against the training distribution, whose standardised mean
+        # is 0 by construction (the scaler's mean), and the expected value is the intercept
+        Z, p = ls.standardised(c, X[:60]), X.shape[1]
+        ref = shap.LinearExplainer(est.estimators_[j].steps[-1][1], (np.zeros(p), np.eye(p)))
+        np.testing.assert_allclose(ref.shap_values(Z), values, atol=1e-9, err_msg=c)
+        assert float(np.ravel(ref.expected_value)[0]) == pytest.approx(base)
+
+
+def test_lr_and_mlp_explanations_point_at_the_generating_mechanisms(linear):
+    root, data, dirs = linear
+    params = read_params(data)
+    rid = next(r for r, p in params.iterrows() if p["labels"] == ["I-AVB"])
+    for model, method in (("lr", "exact linear SHAP"), ("mlp", "shap.PermutationExplainer")):
+        out = _json(runner.invoke(app, ["--workspace", str(root), "explain", "--model", dirs[model].name, "--record", rid,
+                                        "--n", "30" if model == "mlp" else "200", "--jobs", "2", "--json"]))
+        doc = json.loads(Path(out["explain_json"]).read_text())
+        assert doc["method"].startswith(method) and doc["output"].startswith("log-odds"), doc["method"]
+        assert out["n_checked"] == 8
+        if model == "lr":          # as for the trees: 7 of 8, and PR first for I-AVB
+            assert out["hits"] >= 7, out["ground_truth"]
+            assert doc["per_class"]["I-AVB"]["top_features"][0] == "all__expert__pr_ms"
+        else:
+            # measured 4/8 in two runs on these 27 test records (3 per class): the mlp model itself is
+            # weaker here (test AUC I-AVB 0.83-0.85, PAC 0.51-0.74; xgb ~1.0), and a permutation
+            # importance of its PR agrees that it barely uses it; the explainer is checked on a model
+            # that does use one feature below (test_mlp_explainer_finds_the_feature_the_model_uses)
+            assert out["hits"] >= 3, out["ground_truth"]
+            assert "all__expert__pr_ms" in doc["per_class"]["I-AVB"]["top_features"][:3]
+        rec = doc["records"][rid]["classes"]["I-AVB"]
+        assert rec["reasons"][0]["feature"] == "all__expert__pr_ms" and rec["reasons"][0]["shap"] > 0, model
+        # the record's attributions add up to its log-odds (exactly for lr; for the permutation walk too)
+        assert rec["output"] == pytest.approx(float(np.log(doc["records"][rid]["probabilities"]["I-AVB"]
+                                                            / (1 - doc["records"][rid]["probabilities"]["I-AVB"]))), abs=2e-3)
+        assert doc["clinical_scheme"] == "cpsc9" and set(doc["clinical"]) == set(doc["ground_truth"])   # Normal: neither
+        if model == "lr":
+            assert doc["clinical"]["I-AVB"] is True
+
+
+def test_mlp_permutation_values_add_up_and_are_seeded(linear):
+    from ecgfeat.explain.agnostic import PermutationShap, logit
+    from ecgfeat.explain.run import load_features
+    from ecgfeat.predict import load_model
+
+    _, _, dirs = linear
+    config, est = load_model(dirs["mlp"])
+    X = load_features(dirs["mlp"], config).to_numpy(np.float32)
+    bg, x = X[:8], X[100:104]
+    a, b = PermutationShap(est, config["classes"], bg, seed=3), PermutationShap(est, config["classes"], bg, seed=3)
+    for j, c in enumerate(config["classes"]):
+        v, base = a.values(c, x)
+        np.testing.assert_allclose(v.sum(axis=1) + base, logit(est.predict_proba(x)[:, j]), atol=1e-4, err_msg=c)
+        assert base == pytest.approx(float(logit(est.predict_proba(bg)[:, j]).mean()), abs=1e-6)
+        np.testing.assert_array_equal(v, b.values(c, x)[0])          # same seed, same values
+
+
+def test_mlp_explainer_finds_the_feature_the_model_uses(linear):
+    """A mlp that learnt a label defined by one feature (PR > 200 ms, PR < 150 ms; training AUC 1.0):
+    permutation SHAP must put that feature first, well ahead of the runner-up (measured x1.4 and
+    x2.3; an over-parameterised net also leans on other features, so not all of the attribution)."""
+    import pandas as pd
+
+    from ecgfeat.explain.agnostic import PermutationShap
+    from ecgfeat.explain.run import load_features
+    from ecgfeat.models.multilabel import OneVsRest
+    from ecgfeat.predict import load_model
+
+    _, _, dirs = linear
+    config, _ = load_model(dirs["mlp"])
+    X = load_features(dirs["mlp"], config)
+    pr = X["all__expert__pr_ms"]
+    Y = pd.DataFrame({"long_pr": (pr > 200).astype(int), "short_pr": (pr < 150).astype(int)})
+    assert 30 < Y["long_pr"].sum() < len(Y) - 30
+    ovr = OneVsRest("mlp", params={"alpha": 1e-4, "hidden_layer_sizes": (32,), "early_stopping": False, "max_iter": 500},
+                    seed=0).fit(X, Y)
+    A = X.to_numpy(np.float32)
+    from sklearn.metrics import roc_auc_score
+    assert min(roc_auc_score(Y[c], p) for c, p in zip(Y, ovr.predict_proba(A).T)) > 0.99    # it did learn the rule
+    ps = PermutationShap(ovr, ["long_pr", "short_pr"], A[::17][:16], seed=0)
+    for c in ("long_pr", "short_pr"):
+        v, _ = ps.values(c, A[1::9][:24])
+        imp = np.abs(v).mean(axis=0)
+        order = np.argsort(-imp)
+        assert X.columns[order[0]] == "all__expert__pr_ms", (c, list(X.columns[order[:3]]))
+        assert imp[order[0]] > 1.25 * imp[order[1]], (c, imp[order[:3]])
 
 
 # -- the mechanism table ----------------------------------------------------------------------------

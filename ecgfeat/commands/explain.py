@@ -1,4 +1,4 @@
-"""`ecgfeat explain`: why each model decides what it decides (TreeSHAP / DeepSHAP)."""
+"""`ecgfeat explain`: why each model decides what it decides (TreeSHAP, linear SHAP, permutation SHAP, DeepSHAP)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ EXPLAIN_EXAMPLES = """Examples:
 
   ecgfeat explain --model cnn-synthetic-cpsc9-paper-all --n 30      # DeepSHAP on 30 test records (about 5 s each)
 
-  ecgfeat explain --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json
+  ecgfeat explain --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json      # + clinical criteria hits
+
+  ecgfeat explain --model mlp-synthetic-cpsc9-paper-all --n 20      # permutation SHAP: a few s per record
 
   ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --model cnn-synthetic-cpsc9-paper-all   # + lead agreement"""
 
@@ -38,16 +40,18 @@ def explain(
     model: List[str] = typer.Option(..., "--model", "-m", help="Model folder, or its name under <workspace>/models (repeatable: a tree model and a cnn are also compared)."),
     record: Optional[List[str]] = typer.Option(None, "--record", "-r", help="Record id to explain at patient level (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Explanations folder (default: <workspace>/reports/explain); each model gets <out>/<model>/."),
-    n: Optional[int] = typer.Option(None, "--n", help="Test records explained at population level (default: 200 for tree models, 50 for the cnn)."),
+    n: Optional[int] = typer.Option(None, "--n", help="Test records explained at population level (default: 200 for tree models and lr, 30 for mlp, 50 for the cnn)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads (-1: all cores)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
-    """Explain a trained model: TreeSHAP (rf, gbm, xgb, lgbm; raw log-odds margin, rf: probability)
-    or DeepSHAP (cnn). Population level: global importance per class, per lead and per family, the
-    lead x class heatmap, beeswarm plots; patient level (--record): waterfall of the reasons and the
-    12-lead ECG with the leads and features (trees) or segments (cnn) that carry the decision. On the
-    synthetic set, each class is checked against its generating mechanism (the hit table). lr and mlp
-    are refused (no TreeSHAP; a model-agnostic explainer on hundreds of features is slow and unstable)."""
+    """Explain a trained model: TreeSHAP (rf, gbm, xgb, lgbm; raw log-odds margin, rf: probability),
+    exact linear SHAP (lr: coefficients x standardised values, log-odds), permutation SHAP on a seeded
+    background sample (mlp, log-odds) or DeepSHAP (cnn). Population level: global importance per
+    class, per lead and per family, the lead x class heatmap, beeswarm plots; patient level
+    (--record): waterfall of the reasons and the 12-lead ECG with the leads and features (or cnn
+    segments) that carry the decision. On the synthetic set each class is checked against its
+    generating mechanism (ground truth); with cpsc9 or ptbxl-super labels, against the class's
+    clinical criteria (AHA/ACC/HRS; ecgfeat/explain/criteria.py)."""
     from ..explain import explain_model
 
     if n is not None and n < 1:
@@ -69,7 +73,8 @@ def explain(
 def _summary(doc: dict) -> dict:
     return {"explain_json": doc["explain_json"], "hits": doc.get("hits"), "n_checked": doc.get("n_checked"),
             "model": doc["model"], "method": doc["method"], "output": doc["output"], "n_records": doc["n_records"],
-            "ground_truth": doc.get("ground_truth"), "agreement": doc.get("agreement", {}),
+            "ground_truth": doc.get("ground_truth"), "clinical": doc.get("clinical"),
+            "clinical_hits": doc.get("clinical_hits"), "clinical_n_checked": doc.get("clinical_n_checked"), "agreement": doc.get("agreement", {}),
             "records": {r: e["predicted"] for r, e in doc.get("records", {}).items()}, "timings": doc.get("timings")}
 
 
@@ -100,6 +105,8 @@ def _print(doc: dict, con) -> None:
                 num = f"{d['share']:.0%}"
             table.add_row(c, escape(what), escape(got), num, "[green]yes[/green]" if d["hit"] else "[red]no[/red]")
         con.print(table)
+    if doc.get("clinical") is not None and not cnn:
+        _print_clinical(doc, con)
     for other, a in (doc.get("agreement") or {}).items():
         per = ", ".join(f"{c} {v:+.2f}" for c, v in a["per_class"].items() if v is not None)
         con.print(f"lead agreement with {escape(other)} (Spearman, per class): {escape(per)}; mean {a['mean']}")
@@ -118,3 +125,20 @@ def _print(doc: dict, con) -> None:
     extra = f", DeepSHAP {t['deepshap_s_per_record']} s per record" if t.get("deepshap_s_per_record") else ""
     con.print(f"written to {escape(str(Path(doc['explain_json']).parent))} ({len(doc.get('figures', []))} figures, "
               f"{t.get('total_s')} s{extra})")
+
+
+def _print_clinical(doc: dict, con) -> None:
+    from ..explain.words import label
+
+    caption = f"share: the criteria features' part of the top-5 mean |SHAP|; hit: {doc.get('clinical_rule', '')}"
+    for c, why in (doc.get("clinical_not_checked") or {}).items():
+        caption += f"; {c}: not checked, {why}"
+    table = Table(title=f"clinical criteria ({doc.get('clinical_scheme')}): {doc['clinical_hits']}/{doc['clinical_n_checked']} "
+                        "classes hit", title_justify="left", caption=caption, caption_justify="left")
+    for col in ("class", "n", "top-5 features (✓: a criterion of the class)", "share", "hit"):
+        table.add_column(col)
+    for c, d in (doc.get("clinical_detail") or {}).items():
+        got = ", ".join(f"{'✓' if m else '✗'} {label(t)}" for t, m in zip(d["top"], d["matched"]))
+        table.add_row(c, str(d.get("n_positive", "")), escape(got), f"{d['share']:.0%}",
+                      "[green]yes[/green]" if d["hit"] else "[red]no[/red]")
+    con.print(table)

@@ -14,7 +14,8 @@ Choices, and why (checked against ecgfeat/synth/generator.py, which is the groun
   (LBBB: septal forces reversed, so the small septal q of I, II, aVL, V5, V6 disappears; RBBB: a
   late right-anterior lobe). Every lead sees that by projection, so QRS duration and QRS
   morphology (Q/R/S amplitudes, R/S ratio, QRS area, notching) count in any lead, not only V1/V6,
-  where a human reader looks first. Secondary ST-T changes and tsfresh shape statistics do not count.
+  where a human reader looks first (the expert-4 morphology: Q/R/S durations, R'/S', RSR', Q/R,
+  R-peak time, fragmentation count too). Secondary ST-T changes and tsfresh shape statistics do not count.
 - PAC / PVC: the premature-beat features, the P-wave presence (abnormal or absent P before the
   ectopic beat) and the RR variability measures, because in these records (sinus rhythm otherwise)
   the premature beat and its pause are what raise RR SD / RMSSD / pNN50. AF counts the same RR
@@ -23,8 +24,8 @@ Choices, and why (checked against ecgfeat/synth/generator.py, which is the groun
   measures. tsfresh entropy of V1 is a fair f-wave proxy but a generic statistic (EMG noise raises
   it too): not credited.
 - I-AVB: the PR interval only.
-- STD / STE: ST level and slope in any lead: the territory varies per record and the reciprocal
-  leads carry the same injury vector.
+- STD / STE: ST level (J point, J+60, J+80) and slope in any lead, and the record-level territory
+  means: the territory varies per record and the reciprocal leads carry the same injury vector.
 - Normal is the absence of every other mechanism. Letting any of the groups above count made it a
   hit by construction (every expert or rhythm feature "matched"), so Normal is left out of the
   count for trees and cnn alike (`NOT_CHECKED`), and the reports say so.
@@ -51,15 +52,17 @@ _LEAD = "(?:" + "|".join(LEADS) + ")"
 GROUPS: dict[str, list[str]] = {
     "pr": [r"^all__expert__pr_ms$"],
     "qrs_duration": [r"__expert__qrs_ms$"],
-    "qrs_morphology": [rf"^{_LEAD}__expert__(q_amp_mv|r_amp_mv|s_amp_mv|rs_ratio|qrs_area_mvms|qrs_net_mv|qrs_extrema)$",
-                       r"^all__expert__(sokolow_lyon_mv|cornell_mv)$"],     # V1 S + V5/V6 R, aVL R + V3 S
+    "qrs_morphology": [rf"^{_LEAD}__expert__(q_amp_mv|r_amp_mv|s_amp_mv|rs_ratio|qrs_area_mvms|qrs_net_mv|qrs_extrema"
+                       r"|q_ms|r_ms|s_ms|r2_amp_mv|s2_amp_mv|rsr_prime|q_r_ratio|pathological_q|r_peak_time_ms|qrs_fragmented)$",
+                       r"^all__expert__(sokolow_lyon_mv|cornell_mv|cornell_product_mvms)$"],  # V1 S + V5/V6 R, aVL R + V3 S
     "rr_irregularity": [r"^all__rhythm__(rr_sd_ms|rr_cv|rmssd_ms|pnn50|rr_sampen|rr_irregularity)$"],
     "p_absence": [r"^all__rhythm__p_presence$", r"^all__expert__(p_present|p_ms|p_axis_deg)$",
-                  rf"^{_LEAD}__expert__(p_amp_mv|p_ms)$"],
+                  rf"^{_LEAD}__expert__(p_amp_mv|p_ms|p_pos_mv|p_neg_mv)$"],
     "f_waves": [r"^all__rhythm__fwave_(rms_uv|ratio)$"],
     "premature": [r"^all__rhythm__(premature_count|premature_fraction|aberrant_premature_count|ectopic_fraction)$"],
     "p_presence": [r"^all__rhythm__p_presence$"],
-    "st_level": [r"__expert__(st60_mv|st_slope_mv_s)$"],
+    "st_level": [r"__expert__(st60_mv|st_slope_mv_s|j_mv|st80_mv)$",
+                 r"^all__expert__st_(inferior|anterior|lateral)_mv$"],
 }
 
 _ABNORMAL = {

@@ -1,12 +1,12 @@
 """`explain_model`: a model folder -> reports/explain/<model>/ (PNGs + explain.json).
 
-Tree models (rf, gbm, xgb, lgbm): TreeSHAP on the feature matrix the model was trained on (trees.py).
-cnn: DeepSHAP on its signal cache (cnn.py). lr and mlp are refused: TreeSHAP does not apply and a
-model-agnostic explainer (KernelSHAP) on hundreds of correlated features is slow and unstable; the
-message says which models can be explained.
+Classical models, on the feature matrix they were trained on: TreeSHAP for rf, gbm, xgb, lgbm
+(trees.py), exact linear SHAP for lr (coefficients x standardised values, linear.py), permutation
+SHAP on a seeded background sample for mlp (agnostic.py). cnn: DeepSHAP on its signal cache (cnn.py).
 On the synthetic set (params.csv beside the data) the explanation is checked against the generating
-mechanism of each class (groups.py) and the number of classes whose explanation points at it is
-reported ("hits"). When explain.json files of a tree model and of a cnn of the same dataset and
+mechanism of each class (groups.py: `ground_truth`, "hits"); on any data set labelled with cpsc9 or
+ptbxl-super, against the clinical criteria of each class (criteria.py: `clinical`,
+"clinical_hits"). When explain.json files of a tree model and of a cnn of the same dataset and
 label scheme sit side by side, their per-class lead importances are compared (Spearman).
 """
 
@@ -27,7 +27,10 @@ import pandas as pd
 from ..vocab import LEADS, RECORD_LEVEL
 from .trees import OUTPUT, TREE_MODELS
 
-DEFAULT_N = {"tree": 200, "cnn": 50}
+FEATURE_MODELS = TREE_MODELS + ("lr", "mlp")
+METHOD = {"lr": "exact linear SHAP (coefficients x standardised values)",
+          "mlp": "shap.PermutationExplainer (log-odds, {n} seeded background records)"}
+DEFAULT_N = {"tree": 200, "lr": 200, "mlp": 30, "cnn": 50}
 
 
 @contextmanager
@@ -79,13 +82,12 @@ def explain_model(folder: str | Path, out_root: str | Path, records: list[str] |
         kind = json.loads((folder / "config.json").read_text()).get("model")
     except (OSError, ValueError) as err:
         raise ValueError(f"{folder / 'config.json'}: unreadable ({type(err).__name__}: {err})") from None
-    if kind not in TREE_MODELS + ("cnn",):
-        raise ValueError(f"--model {folder.name}: a {kind} model cannot be explained; explain uses TreeSHAP for "
-                         f"{', '.join(TREE_MODELS)} and DeepSHAP for cnn (lr and mlp: no TreeSHAP, and KernelSHAP on "
-                         "hundreds of correlated features is slow and unstable)")
+    if kind not in FEATURE_MODELS + ("cnn",):
+        raise ValueError(f"--model {folder.name}: config.json names model {kind!r}, which explain does not know; "
+                         f"it explains {', '.join(FEATURE_MODELS + ('cnn',))}")
     config, est = load_model(folder, n_jobs=jobs)
     out = Path(out_root) / folder.name
-    n = n or DEFAULT_N["cnn" if kind == "cnn" else "tree"]
+    n = n or DEFAULT_N.get(kind, DEFAULT_N["tree"])
     pred = pd.read_parquet(folder / "predictions.parquet")
     pred["record_id"] = pred["record_id"].astype(str)
     pred = pred.set_index("record_id")
@@ -94,7 +96,7 @@ def explain_model(folder: str | Path, out_root: str | Path, records: list[str] |
         from .cnn import explain_cnn
         doc = explain_cnn(folder, config, est, pred, out, records or [], n, jobs, bar)
     else:
-        doc = explain_trees(folder, config, est, pred, out, records or [], n, jobs, bar)
+        doc = explain_features(folder, config, est, pred, out, records or [], n, jobs, bar)
     doc["timings"] = {"load_s": round(load_s, 2), **doc.get("timings", {}),
                       "total_s": round(time.perf_counter() - t0, 2)}
     path = out / "explain.json"
@@ -166,14 +168,14 @@ def _ground_truth(doc: dict, checks: dict[str, dict | None]) -> None:
     doc["not_checked"] = {c: NOT_CHECKED.get(c, "no expected mechanism") for c, v in checks.items() if v is None}
     doc["hit_rule"] = (f"cnn: the expected region's attribution density at least {CNN_MIN_RATIO} times the rest's"
                        if doc.get("estimator") == "cnn" else
-                       f"trees: the expected features carry at least {MIN_SHARE:.0%} of the top-3 mean |SHAP|")
+                       f"features: the expected features carry at least {MIN_SHARE:.0%} of the top-3 mean |SHAP|")
     doc["ground_truth"] = {c: v["hit"] for c, v in checked.items()}
     doc["hits"] = int(sum(v["hit"] for v in checked.values()))
     doc["n_checked"] = len(checked)
     doc["ground_truth_detail"] = checked
 
 
-# -- trees ---------------------------------------------------------------------------------------
+# -- feature models (trees, lr, mlp) ---------------------------------------------------------
 
 def load_features(folder: Path, config: dict) -> pd.DataFrame:
     """The model's feature matrix (labelled records x its exact training columns)."""
@@ -188,12 +190,29 @@ def load_features(folder: Path, config: dict) -> pd.DataFrame:
     return X.reindex(columns=config["feature_names"])
 
 
-def explain_trees(folder, config, est, pred, out: Path, records, n, jobs, bar) -> dict:
+def make_explainer(kind: str, est, classes: list[str], X: pd.DataFrame, pred: pd.DataFrame, seed: int):
+    """(explainer, method) for a feature model: TreeShap, LinearShap (lr) or PermutationShap (mlp, its
+    background a seeded sample of the training records: those not tested, or all for a cv refit)."""
+    if kind == "lr":
+        from .linear import LinearShap
+        return LinearShap(est, classes), METHOD["lr"]
+    if kind == "mlp":
+        from .agnostic import BACKGROUND, PermutationShap
+        tested = set(pred.index[pred["tested"].astype(bool)])
+        train_ids = [r for r in X.index if r not in tested] or list(X.index)
+        bg = X.loc[sample_ids(train_ids, BACKGROUND, seed)].to_numpy(np.float32)
+        return PermutationShap(est, classes, bg, seed=seed), METHOD["mlp"].format(n=len(bg))
+    from .trees import TreeShap
+    return TreeShap(est, classes), "shap.TreeExplainer"
+
+
+def explain_features(folder, config, est, pred, out: Path, records, n, jobs, bar) -> dict:
     from threadpoolctl import threadpool_limits
 
     from . import plots
+    from .criteria import clinical_check, clinical_summary
     from .groups import EXPECTED_FEATURES, MECHANISM
-    from .trees import TreeShap, explain_population
+    from .trees import explain_population
 
     classes, names = config["classes"], config["feature_names"]
     X = load_features(folder, config)
@@ -206,13 +225,13 @@ def explain_trees(folder, config, est, pred, out: Path, records, n, jobs, bar) -
     ids = sample_ids(tested, n, config["seed"])
     A = X.loc[ids].to_numpy(np.float32)
     units = OUTPUT[config["model"]]
-    doc = _base_doc(config, "shap.TreeExplainer", units)
-    doc.update(n_records=len(ids), n_features=len(names),
-               records_from="labelled records, in-sample for the cv refit" if doc["in_sample"] else "test fold(s) of predictions.parquet")
     t = time.perf_counter()
     with threadpool_limits(max(1, jobs)):
-        ts = TreeShap(est, classes)
-        with bar("TreeSHAP per class", len(ts.explainers), unit="classes") as advance:
+        ts, method = make_explainer(config["model"], est, classes, X, pred, config["seed"])
+        doc = _base_doc(config, method, units)
+        doc.update(n_records=len(ids), n_features=len(names),
+                   records_from="labelled records, in-sample for the cv refit" if doc["in_sample"] else "test fold(s) of predictions.parquet")
+        with bar(f"{method.split(' (')[0]} per class", len(ts.explainers), unit="classes") as advance:
             pop = explain_population(ts, A, names, progress=advance)
     doc["timings"] = {"shap_s": round(time.perf_counter() - t, 2)}
     doc["skipped_classes"] = ts.skipped
@@ -221,6 +240,10 @@ def explain_trees(folder, config, est, pred, out: Path, records, n, jobs, bar) -
     if has_ground_truth(config):
         _ground_truth(doc, {c: s["check"] for c, s in pop.items()})
         doc["expected"] = {c: {"mechanism": MECHANISM[c], "patterns": EXPECTED_FEATURES[c]} for c in pop if c in EXPECTED_FEATURES}
+    positives = {c: int(pred.loc[ids, f"y_true__{c}"].sum()) for c in pop if f"y_true__{c}" in pred.columns}
+    doc.update(clinical_summary(config["labels"], {c: clinical_check(config["labels"], c, [names[k] for k in s["order"]],
+                                                                     [s["importance"][k] for k in s["order"]])
+                                                   for c, s in pop.items()}, positives))
     t = time.perf_counter()
     figs = []
     shown = list(pop)
@@ -310,10 +333,10 @@ def _safe(text: str) -> str:
 # -- output -----------------------------------------------------------------------------------------
 
 def _write_json(path: Path, doc: dict) -> None:
-    from ..report.compare import clean
+    from ..jsonable import json_safe
 
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(clean(doc), indent=2, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
     tmp.replace(path)
 
 

@@ -16,7 +16,8 @@ from .groups import family_of, lead_of, top_check
 
 TREE_MODELS = ("rf", "gbm", "xgb", "lgbm")
 OUTPUT = {"xgb": "log-odds (raw margin)", "lgbm": "log-odds (raw margin)", "gbm": "log-odds (raw margin)",
-          "rf": "probability (random forests average leaf probabilities; no margin)"}
+          "rf": "probability (random forests average leaf probabilities; no margin)",
+          "lr": "log-odds (the logistic regression's logit)", "mlp": "log-odds (logit of the class probability)"}
 TOP_N = 10           # features listed per class in explain.json
 
 

@@ -1,5 +1,6 @@
 """The report's "Explanations" section: what `ecgfeat explain` left in reports/explain/*/explain.json
-(the ground-truth hit table per model and the tree-vs-cnn lead agreement), read as they are."""
+(the ground-truth hit table per model, the clinical-criteria hit table per label scheme with the top
+features of each class, and the tree-vs-cnn lead agreement), read as they are."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from pathlib import Path
 
 from .fmt import NA
 from .tables import Cell, Table
+
+
+CLINICAL_KEYS = ("clinical", "clinical_hits", "clinical_n_checked", "clinical_detail", "clinical_rule",
+                 "clinical_not_checked", "clinical_scheme")
 
 
 def gather_explanations(folder: str | Path) -> list[dict]:
@@ -21,6 +26,7 @@ def gather_explanations(folder: str | Path) -> list[dict]:
         docs.append({k: doc.get(k) for k in ("model", "estimator", "dataset", "labels", "method", "output", "classes",
                                                "ground_truth", "hits", "n_checked", "n_records", "agreement",
                                                "ground_truth_detail", "hit_rule", "not_checked")}
+                    | {k: doc.get(k) for k in CLINICAL_KEYS}
                     | {"path": str(path)})
     return docs
 
@@ -53,6 +59,7 @@ def explanation_tables(docs: list[dict]) -> list[Table]:
             t.rows.append([Cell(d["model"]), Cell(str(d.get("method"))), Cell(f"{d.get('hits')}/{d.get('n_checked')}")]
                           + [Cell(("✓" if gt.get(c) else "✗") + _measure(detail.get(c)) if c in gt else NA) for c in classes])
         out.append(t)
+    out += clinical_tables(docs)
     pairs = {}
     for d in docs:
         for res in (d.get("agreement") or {}).values():
@@ -67,4 +74,48 @@ def explanation_tables(docs: list[dict]) -> list[Table]:
             vals = [r["per_class"].get(c) for c in classes] + [r.get("mean")]
             t.rows.append([Cell(tree), Cell(cnn)] + [Cell(NA if v is None else f"{v:+.2f}") for v in vals])
         out.append(t)
+    return out
+
+
+def clinical_tables(docs: list[dict]) -> list[Table]:
+    """Per label scheme: the clinical hit table (model x class, ✓/✗ with the share) and the top
+    features of each class, marked ✓ when they serve one of its criteria (ecgfeat/explain/criteria.py)."""
+    from ..explain.words import label
+
+    out = []
+    checked = [d for d in docs if d.get("clinical")]
+    for scheme in dict.fromkeys(d.get("clinical_scheme") or d.get("labels") for d in checked):
+        group = [d for d in checked if (d.get("clinical_scheme") or d.get("labels")) == scheme]
+        classes = list(dict.fromkeys(c for d in group for c in (d.get("classes") or d["clinical"])))
+        shown = [c for c in classes if any(c in d["clinical"] for d in group)]
+        rules = sorted({d["clinical_rule"] for d in group if d.get("clinical_rule")})
+        skipped = sorted({f"{c}: {w}." for d in group for c, w in (d.get("clinical_not_checked") or {}).items()})
+        t = Table(f"Explanations against the clinical criteria ({scheme})", ["model", "method", "data set", "hits"] + shown,
+                  caption="✓: the class's top features by mean |SHAP| point at its clinical criteria (AHA/ACC/HRS "
+                          "2007-2009, UDMI 2018, ESC 2020; the table is ecgfeat/explain/criteria.py), with the share of their "
+                          f"mean |SHAP| on criteria features and (n) the explained records with the class; {NA}: not checked. "
+                          + " ".join(f"Rule: {r}." for r in rules) + " " + " ".join(skipped)
+                          + " From reports/explain/<model>/explain.json.")
+        for d in group:
+            detail = d.get("clinical_detail") or {}
+            cells = []
+            for c in shown:
+                v = detail.get(c)
+                if v is None:
+                    cells.append(Cell(NA))
+                    continue
+                n = f" (n={v['n_positive']})" if v.get("n_positive") is not None else ""
+                cells.append(Cell(("✓" if v["hit"] else "✗") + _measure(v) + n))
+            t.rows.append([Cell(d["model"]), Cell(str(d.get("method"))), Cell(str(d.get("dataset"))),
+                           Cell(f"{d.get('clinical_hits')}/{d.get('clinical_n_checked')}")] + cells)
+        out.append(t)
+        top = Table(f"Top features per class and their criteria ({scheme})", ["model", "class", "hit", "top features (✓: a criterion of the class)"],
+                    caption="The class's top features by mean |SHAP|, best first; ✗ marks a feature no criterion of the class names.")
+        for d in group:
+            detail = d.get("clinical_detail") or {}
+            for c in [c for c in shown if c in detail]:
+                v = detail[c]
+                feats = ", ".join(f"{'✓' if m else '✗'} {label(f)}" for f, m in zip(v.get("top", []), v.get("matched", [])))
+                top.rows.append([Cell(d["model"]), Cell(c), Cell(("✓" if v["hit"] else "✗") + _measure(v)), Cell(feats)])
+        out.append(top)
     return out
