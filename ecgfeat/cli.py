@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import __version__
-from .commands import compare, data, explain, extract, features, show, train
+from .commands import compare, data, evaluate, explain, extract, features, show, train
 from .commands.common import STATE, handle_errors
 from .workspace import workspace
 
@@ -30,6 +30,8 @@ EXAMPLES = """Examples:
 
   ecgfeat compare                                    # the side-by-side report in reports/
 
+  ecgfeat evaluate --model rf-ptbxl-500-cpsc9-paper-all --data ../shared/data/ludb-dev   # external validation
+
   ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record S00011   # TreeSHAP / DeepSHAP
 
   ecgfeat show ../shared/data/ludb-dev/data/1.hea    # one record on ECG paper, with its fiducials
@@ -47,6 +49,7 @@ app.add_typer(extract.store_app, name="store")
 app.command(epilog=train.TRAIN_EXAMPLES)(handle_errors(train.train))
 app.command(epilog=train.PREDICT_EXAMPLES)(handle_errors(train.predict))
 app.command(epilog=compare.COMPARE_EXAMPLES)(handle_errors(compare.compare))
+app.command(epilog=evaluate.EVALUATE_EXAMPLES)(handle_errors(evaluate.evaluate))
 app.command(epilog=explain.EXPLAIN_EXAMPLES)(handle_errors(explain.explain))
 app.command(epilog=show.SHOW_EXAMPLES)(handle_errors(show.show))
 app.command(epilog=features.FEATURES_EXAMPLES)(handle_errors(features.features))

@@ -290,7 +290,7 @@ def test_cli_json_and_user_errors(tmp_path):
 def test_html_is_self_contained(real):
     _, out = real
     html = Path(out["html"]).read_text()
-    assert html.count('src="data:image/png;base64,') == 4      # ROC, F1 bars, two confusion figures
+    assert html.count('src="data:image/png;base64,') == 6      # ROC, PR, calibration, F1 bars, two confusion figures
     for remote in ("http://", "https://", "<script", "<link"):
         assert remote not in html
     assert "<td class=\"best\">" in html
@@ -385,3 +385,41 @@ def test_every_model_in_a_group_gets_its_own_colour(tmp_path):
     out = compare_models(models, tmp_path / "reports", n_boot=20)
     (g,) = out["report"]["groups"]
     assert {m["name"]: m["colour"] for m in g["models"]} == {n: s["colour"] for n, s in style.items()}
+
+
+def test_precision_recall_and_calibration_curves_beside_the_roc(tmp_path):
+    from ecgfeat.report import plots
+
+    models = tmp_path / "models"
+    fake_model(models, "xgb-syn-cpsc9-paper-all", "xgb", skill=2.0)
+    fake_model(models, "cnn-syn-cpsc9-paper-all", "cnn", skill=0.5, seed=1)
+    out = compare_models(models, tmp_path / "reports", n_boot=20)
+    html = Path(out["html"]).read_text()
+    h3 = [html.index(f'<img alt="{t}"') for t in ("ROC curves per class", "Precision-recall curves per class",
+                                                   "Calibration (reliability) curves per class", "F1 per class")]
+    assert h3 == sorted(h3)                           # in this order, in the group's section
+    assert "dashed: the class&#x27;s prevalence" in html and "dashed: perfect calibration" in html
+    assert "External validation" not in html          # no `ecgfeat evaluate` run: no section
+    # about 10 records a reliability point, 2 to 10 points
+    assert [plots.calibration_bins(n) for n in (5, 40, 120, 5000)] == [2, 4, 10, 10]
+
+
+def test_the_precision_recall_curve_is_the_one_average_precision_integrates():
+    """Its steps (recall descending, precision of the step's right end) have exactly scikit-learn's
+    average precision as area, ties in the scores included, and no zero-width spikes."""
+    from sklearn.metrics import average_precision_score
+
+    from ecgfeat.report.plots import calibration_points, pr_curve
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        y = rng.random(60) < 0.3
+        s = np.round(rng.random(60) + 0.5 * y, 1)         # many ties
+        r, p = pr_curve(y, s)
+        assert np.all(np.diff(r) < 0) and r[0] == 1.0 and r[-1] == 0.0 and p[-1] == 1.0
+        assert np.sum((r[:-1] - r[1:]) * p[:-1]) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    # reliability: quantile bins of 10 records; a perfectly calibrated score lies on the diagonal
+    s = np.repeat([0.05, 0.35, 0.65, 0.95], 10)
+    y = np.concatenate([[1] * k + [0] * (10 - k) for k in (0, 4, 6, 10)]).astype(bool)
+    mean, frac = calibration_points(y, s)
+    assert mean == pytest.approx([0.05, 0.35, 0.65, 0.95]) and frac == pytest.approx([0.0, 0.4, 0.6, 1.0])

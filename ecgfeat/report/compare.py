@@ -2,13 +2,17 @@
 
 The report dict (written as compare.json) holds each model's metrics.json numbers verbatim; only
 what metrics.json cannot answer is computed here, from the tested rows of predictions.parquet:
-ROC curves, confusion counts, and the paired bootstrap of two models on the records both were
+ROC, precision-recall and calibration curves, confusion counts, and the paired bootstrap of two models on the records both were
 tested on (an inner join on record_id: a paper-protocol run tests one fold, and runs of other
 seeds test other folds, so only the shared records make a fair paired comparison).
 
 Which models are compared is fixed before any test result is read (`choose_pairs`): the pair the
 user names, else every classical model against the cnn (Holm-corrected when several), never "the
 best on the test records", which would pick the pair by the outcome it then tests.
+
+External validation (`ecgfeat evaluate`, evaluation/external.py) writes its own metrics.json under
+models/<name>/external/<dataset>/, with the internal figures of the same classes beside; the report
+shows them as they are (`external_section`), with the curves of the external predictions.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from typing import Callable
 import numpy as np
 
 from ..evaluation import METRICS, paired_bootstrap
+from ..jsonable import json_safe
 from . import plots
 from .fmt import leads_text, signed
-from .gather import Group, ModelRun, find_models, group_runs
+from .gather import Group, ModelRun, external_entry, external_runs, find_models, group_runs
 
 MODEL_ORDER = tuple(plots.MODEL_COLOURS)
 
@@ -36,17 +41,7 @@ class Report:
     figures: dict = field(default_factory=dict)    # group id -> {"roc", "f1", "confusion": [(label, png)]}
 
 
-def clean(obj):
-    """JSON-safe copy: NaN / inf -> None (a class without positives has no AUC), numpy -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+clean = json_safe   # the name this module has exported
 
 
 ALPHA = 0.05
@@ -264,6 +259,8 @@ def build_report(groups: list[Group], ranks: list[Group], skipped: list[dict], n
         conf = {r.name: confusion_counts(r) for r in shown}
         report.figures[g.id] = {
             "roc": plots.roc_figure(g.runs, g.classes, style, f"ROC per class — {title}"),
+            "pr": plots.pr_figure(g.runs, g.classes, style, f"Precision-recall per class — {title}"),
+            "calibration": plots.calibration_figure(g.runs, g.classes, style, f"Calibration (reliability) per class — {title}"),
             "f1": plots.f1_bars(g.runs, g.classes, style, f"F1 per class — {title}"),
             "confusion": [(r.label, plots.confusion_figure(r.label, conf[r.name], "Confusion per class")) for r in shown],
         }
@@ -284,9 +281,32 @@ def build_report(groups: list[Group], ranks: list[Group], skipped: list[dict], n
         report.doc["lead_ranking"].append(rank)
         if progress:
             progress(1)
+    external_section(report, [r for g in list(groups) + list(ranks) for r in g.runs])
     report.doc["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report.doc = clean(report.doc)
     return report
+
+
+def external_section(report: Report, runs: list[ModelRun]) -> None:
+    """doc["external"]: one entry per (model, external dataset) that `ecgfeat evaluate` wrote, and
+    per (external dataset, labels) the ROC, precision-recall and calibration curves of its models."""
+    ext = external_runs(runs)
+    style = plots.styles(list({e.name: e.run for e in ext}.values()))   # a model's colour, as in its group
+    report.doc["external"] = [external_entry(e, style[e.name]["colour"]) for e in ext]
+    sets: dict[tuple, list] = {}
+    for e in ext:
+        sets.setdefault((e.doc["dataset"], e.doc.get("labels")), []).append(e)
+    report.doc["external_sets"] = []
+    for (dataset, labels), es in sets.items():
+        classes = list(dict.fromkeys(c for e in es for c in e.doc.get("model_classes") or e.doc["classes"]))
+        st = plots.styles(es)
+        key = f"external:{dataset}:{labels}"
+        title = f"{dataset} · {labels} (external)"
+        report.figures[key] = {kind: plots.curve_figure(kind, es, classes, st, f"{what} per class — {title}")
+                               for kind, what in (("roc", "ROC"), ("pr", "Precision-recall"),
+                                                  ("calibration", "Calibration (reliability)"))}
+        report.doc["external_sets"].append({"id": key, "dataset": dataset, "labels": labels, "classes": classes,
+                                            "models": [e.name for e in es]})
 
 
 def write_report(report: Report, out: str | Path) -> dict[str, str]:

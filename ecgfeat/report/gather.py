@@ -196,3 +196,64 @@ def group_runs(runs: list[ModelRun]) -> tuple[list[Group], list[Group]]:
               for k, v in sorted(compare.items(), key=lambda kv: (kv[0][:3], kv[0][3] != LEADS, kv[0][3]))]
     ranks = [Group(*k, leads=None, runs=order(v)) for k, v in sorted(ranking.items())]
     return groups, ranks
+
+
+@dataclass
+class ExternalRun:
+    """One model's predictions on an external dataset (``models/<name>/external/<dataset>/``),
+    shaped like a ModelRun for the curve plots: name, label, estimator, predictions()."""
+
+    run: ModelRun
+    doc: dict
+    _pred: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def label(self) -> str:
+        return self.run.label
+
+    @property
+    def estimator(self) -> str:
+        return self.run.estimator
+
+    def predictions(self) -> pd.DataFrame:
+        if self._pred is None:
+            df = pd.read_parquet(Path(self.doc["folder"]) / "predictions.parquet")
+            df["record_id"] = df["record_id"].astype(str)
+            self._pred = df.set_index("record_id")
+        return self._pred
+
+
+def external_runs(runs: list[ModelRun]) -> list[ExternalRun]:
+    """Every external evaluation (`ecgfeat evaluate`) of the runs, sorted by source dataset, label
+    scheme, external dataset and model; one with unreadable predictions is left out."""
+    from ..evaluation.external import find_external
+
+    out = []
+    for r in runs:
+        for doc in find_external(r.folder):
+            if (Path(doc["folder"]) / "predictions.parquet").is_file():
+                out.append(ExternalRun(r, doc))
+    return sorted(out, key=lambda e: (str(e.doc.get("source_dataset")), str(e.doc.get("labels")),
+                                      str(e.doc["dataset"]), e.name))
+
+
+def external_entry(e: ExternalRun, colour: str | None = None) -> dict:
+    """The compare.json entry of one external evaluation: internal and external metrics of the
+    same classes, the drop (external - internal) and what the external set lacks."""
+    d = e.doc
+    internal = d.get("internal") or {}
+    return {"model": e.name, "label": e.label, "estimator": e.estimator, "colour": colour,
+            "source_dataset": d.get("source_dataset", e.run.metrics.get("dataset")),
+            "source_protocol": d.get("source_protocol", e.run.metrics.get("protocol")),
+            "dataset": d["dataset"], "labels": d.get("labels"), "format": d.get("format"),
+            "n_records": d.get("n_records"), "bootstrap": d.get("bootstrap"), "classes": list(d.get("classes") or []),
+            "external": {k: d.get(k) for k in ("macro", "macro_ci", "per_class")},
+            "internal": {k: internal.get(k) for k in ("n_records", "macro", "macro_ci", "per_class", "bootstrap")}
+            if internal else None,
+            "drop": d.get("drop"), "absent_classes": d.get("absent_classes") or {},
+            "not_in_model": d.get("not_in_model") or {}, "thresholds_origin": d.get("thresholds_origin"),
+            "command": d.get("command"), "folder": d["folder"]}

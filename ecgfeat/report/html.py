@@ -12,7 +12,8 @@ CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1320px;
        color: #1a1a1a; padding: 0 16px; line-height: 1.4; }
 h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 21px; margin-top: 40px; border-bottom: 2px solid #ddd; padding-bottom: 4px; }
-h3 { font-size: 16px; margin: 22px 0 6px; }
+h3 { font-size: 16px; margin: 22px 0 6px; } h4 { font-size: 14.5px; margin: 16px 0 4px; }
+h3.set { font-size: 17px; margin-top: 34px; padding-top: 8px; border-top: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 4px 0 2px; font-size: 13.5px; }
 th, td { border: 1px solid #d4d4d4; padding: 4px 9px; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
@@ -79,11 +80,47 @@ def _group(i: int, g: dict, figs: dict) -> str:
              table(T.summary_table(g), colours), _paired(g),
              '<div class="row">' + table(T.per_class_table(g, "f1"), colours) + table(T.per_class_table(g, "auc"), colours) + "</div>"]
     if figs:
-        parts += ["<h3>ROC curves per class</h3>", _img(figs["roc"], "ROC curves per class"),
-                  "<h3>F1 per class</h3>", _img(figs["f1"], "F1 per class")]
+        parts += _curves(figs)
+        parts += ["<h3>F1 per class</h3>", _img(figs["f1"], "F1 per class")]
         for label, png in figs["confusion"]:
             parts += [f"<h3>Confusion matrices per class: {escape(label)}</h3>", _img(png, f"confusion matrices of {label}")]
     parts.append(table(T.commands_table(g), colours))
+    return "\n".join(parts)
+
+
+CURVE_TEXT = {
+    "roc": ("ROC curves per class", "True against false positive rate; dashed: chance."),
+    "pr": ("Precision-recall curves per class", "Precision against recall; dashed: the class's prevalence in "
+           "these records (the precision of a model that ranks at random)."),
+    "calibration": ("Calibration (reliability) curves per class",
+                    "Observed frequency of the class against the mean predicted probability, in quantile bins "
+                    "of the scores (about 10 records a point, 2 to 10 points); dashed: perfect calibration."),
+}
+
+
+def _curves(figs: dict, level: str = "h3") -> list[str]:
+    """The ROC, precision-recall and calibration figures of a group, each with its caption."""
+    out = []
+    for kind, (title, caption) in CURVE_TEXT.items():
+        if figs.get(kind):
+            out += [f"<{level}>{title}</{level}>", _img(figs[kind], title), f'<p class="caption">{escape(caption)}</p>']
+    return out
+
+
+def _external(doc: dict, figures: dict) -> str:
+    entries = doc.get("external") or []
+    colours = {e["label"]: e.get("colour") or colour(e["estimator"]) for e in entries}
+    parts = ['<h2 id="external">External validation</h2>',
+             "<p class='muted'>Each model trained on one dataset and applied unchanged, with its own saved "
+             "thresholds, to another (<code>ecgfeat evaluate</code>).</p>",
+             table(T.external_summary_table(entries), colours)]
+    parts += [table(T.external_class_table(e), colours) for e in entries]
+    for s in doc.get("external_sets") or []:
+        figs = figures.get(s["id"]) or {}
+        if figs:
+            parts.append(f"<h3 class='set'>Curves on {escape(s['dataset'])} · {escape(str(s['labels']))} (external): "
+                         f"{escape(', '.join(s['models']))}</h3>")
+            parts += _curves(figs, "h4")
     return "\n".join(parts)
 
 
@@ -103,6 +140,7 @@ def render_html(doc: dict, figures: dict) -> str:
     nav = [f'<li><a href="#g{i}">{escape(T.group_title(g))}</a> ({len(g["models"])} models)</li>' for i, g in enumerate(doc["groups"])]
     nav += [f'<li><a href="#r{i}">Lead ranking · {escape(r["dataset"])} · {escape(r["labels"])} · {escape(r["protocol"])}</a></li>'
             for i, r in enumerate(doc["lead_ranking"])]
+    nav += ['<li><a href="#external">External validation</a></li>'] if doc.get("external") else []
     nav += ['<li><a href="#explain">Explanations</a></li>'] if doc.get("explanations") else []
     body = [f"<h1>ecgfeat compare</h1><p class='muted'>Generated {escape(str(doc.get('created', '')))}. "
             "Every number is the model's own metrics.json (out-of-sample predictions, 95% bootstrap intervals); "
@@ -111,6 +149,8 @@ def render_html(doc: dict, figures: dict) -> str:
             "<nav><ul>" + "".join(nav) + "</ul></nav>"]
     body += [_group(i, g, figures.get(g["id"])) for i, g in enumerate(doc["groups"])]
     body += [_ranking(i, r, figures.get("ranking:" + r["id"])) for i, r in enumerate(doc["lead_ranking"])]
+    if doc.get("external"):
+        body.append(_external(doc, figures))
     if doc.get("explanations"):
         from .explanations import explanation_tables
         body.append('<h2 id="explain">Explanations</h2>' + "".join(table(t) for t in explanation_tables(doc["explanations"])))

@@ -54,6 +54,13 @@ def render_markdown(doc: dict) -> str:
         for t in T.ranking_tables(r):
             lines += table(t)
         lines += [f"- {n}" for n in r.get("notes", [])] + ([""] if r.get("notes") else [])
+    if doc.get("external"):
+        lines += ["## External validation", "",
+                  "Each model trained on one dataset and applied unchanged, with its own saved thresholds, to "
+                  "another (`ecgfeat evaluate`); curves in compare.html.", ""]
+        lines += table(T.external_summary_table(doc["external"]))
+        for e in doc["external"]:
+            lines += table(T.external_class_table(e))
     if doc.get("explanations"):
         from .explanations import explanation_tables
         lines += ["## Explanations", ""] + [x for t in explanation_tables(doc["explanations"]) for x in table(t)]

@@ -82,28 +82,76 @@ def _roc(y: np.ndarray, s: np.ndarray):
     return fpr, tpr
 
 
-def roc_figure(runs, classes: list[str], style: dict, title: str) -> str:
-    """One panel per class, every model's ROC curve (tested rows) overlaid; legend below."""
+def pr_curve(y: np.ndarray, s: np.ndarray):
+    """Recall (x, descending) and precision (y): the step curve average precision integrates.
+
+    Of the thresholds that reach the same recall only the highest (the best precision there) is
+    kept: the others add no width to the curve, only zero-width spikes down at each step."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, _ = precision_recall_curve(y, s)
+    keep = np.r_[recall[1:] != recall[:-1], True]
+    return recall[keep], precision[keep]
+
+
+def calibration_bins(n: int) -> int:
+    """Bins of a reliability curve: about 10 records per bin, 2 to 10 bins (quantile bins, so every
+    point rests on the same number of records; with 40 test records a point is 10 records)."""
+    return int(max(2, min(10, n // 10)))
+
+
+def calibration_points(y: np.ndarray, s: np.ndarray):
+    """Mean predicted probability (x) and observed frequency (y) per quantile bin of the scores."""
+    from sklearn.calibration import calibration_curve
+
+    frac, mean = calibration_curve(y, np.clip(s, 0.0, 1.0), n_bins=calibration_bins(len(y)), strategy="quantile")
+    return mean, frac
+
+
+# kind -> (curve, x label, y label, needs positives and negatives, marker)
+CURVES = {
+    "roc": (_roc, "false positive rate", "true positive rate", True, None),
+    "pr": (pr_curve, "recall", "precision", True, None),
+    "calibration": (calibration_points, "mean predicted probability", "observed frequency", False, "o"),
+}
+
+
+def _reference(ax, kind: str, prevalence: float | None) -> None:
+    """The no-skill line of a panel: the diagonal (ROC: chance; calibration: perfect), or for PR
+    the prevalence (a model that ranks at random has precision = prevalence at every recall)."""
+    if kind == "pr":
+        if prevalence is not None:
+            ax.axhline(prevalence, color="#BBBBBB", lw=0.8, ls="--")
+    else:
+        ax.plot([0, 1], [0, 1], color="#BBBBBB", lw=0.8, ls="--")
+
+
+def curve_figure(kind: str, runs, classes: list[str], style: dict, title: str) -> str:
+    """One panel per class, every model's `kind` curve ("roc", "pr" or "calibration") on its tested
+    rows overlaid, with the panel's no-skill line; legend below."""
+    curve, xlabel, ylabel, both, marker = CURVES[kind]
     nrows, ncols = _grid(len(classes))
     fig = Figure(figsize=(4.2 * ncols, 3.7 * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     for ax in axes.ravel()[len(classes):]:
         ax.set_visible(False)
     for ax, c in zip(axes.ravel(), classes):
-        ax.plot([0, 1], [0, 1], color="#BBBBBB", lw=0.8, ls="--")
-        npos = None
+        npos = prevalence = None
         for r in runs:
             pred = r.predictions()
             if f"y_true__{c}" not in pred:
                 continue
             y = pred[f"y_true__{c}"].to_numpy() > 0
-            npos = int(y.sum()) if npos is None else npos
-            if 0 < y.sum() < len(y):
-                fpr, tpr = _roc(y, pred[f"y_score__{c}"].to_numpy(float))
+            if npos is None:
+                npos, prevalence = int(y.sum()), float(y.mean()) if len(y) else None
+            if (0 < y.sum() < len(y)) if both else len(y) > 0:
+                xs, ys = curve(y, pred[f"y_score__{c}"].to_numpy(float))
                 st = style[r.name]
-                ax.plot(fpr, tpr, color=st["colour"], ls=st["linestyle"], lw=1.6)
-        if npos == 0:
-            ax.text(0.5, 0.5, "no positives\nin the test rows", ha="center", va="center", color="#666666")
+                ax.plot(xs, ys, color=st["colour"], ls=st["linestyle"], lw=1.6, marker=marker, ms=4,
+                        drawstyle="steps-post" if kind == "pr" else "default")
+        _reference(ax, kind, prevalence)
+        if npos == 0 and both:
+            ax.text(0.5, 0.5, "no positives\nin these records", ha="center", va="center", color="#666666")
         ax.set_title(f"{c}" + (f"  (n+ = {npos})" if npos is not None else ""), fontsize=11)
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(-0.01, 1.01)
@@ -112,14 +160,31 @@ def roc_figure(runs, classes: list[str], style: dict, title: str) -> str:
     for i, ax in enumerate(axes.ravel()[:len(classes)]):
         if i + ncols >= len(classes):   # nothing drawn below it: this panel carries the x axis
             ax.xaxis.set_tick_params(labelbottom=True)
-            ax.set_xlabel("false positive rate")
+            ax.set_xlabel(xlabel)
     for ax in axes[:, 0]:
-        ax.set_ylabel("true positive rate")
-    handles = [Line2D([], [], color=style[r.name]["colour"], ls=style[r.name]["linestyle"], lw=2) for r in runs]
+        ax.set_ylabel(ylabel)
+    handles = [Line2D([], [], color=style[r.name]["colour"], ls=style[r.name]["linestyle"], lw=2, marker=marker)
+               for r in runs]
     fig.legend(handles, [style[r.name]["label"] for r in runs], loc="outside lower center",
                ncol=min(len(runs), 6), frameon=False, fontsize=10)
     fig.suptitle(title, fontsize=12)
     return to_base64(fig)
+
+
+def roc_figure(runs, classes: list[str], style: dict, title: str) -> str:
+    """One panel per class, every model's ROC curve (tested rows) overlaid; legend below."""
+    return curve_figure("roc", runs, classes, style, title)
+
+
+def pr_figure(runs, classes: list[str], style: dict, title: str) -> str:
+    """Precision-recall curves per class; the dashed line is the class's prevalence (no skill)."""
+    return curve_figure("pr", runs, classes, style, title)
+
+
+def calibration_figure(runs, classes: list[str], style: dict, title: str) -> str:
+    """Reliability curves per class: observed frequency against mean predicted probability in
+    quantile bins of the scores (`calibration_bins`); the diagonal is perfect calibration."""
+    return curve_figure("calibration", runs, classes, style, title)
 
 
 def f1_bars(runs, classes: list[str], style: dict, title: str) -> str:

@@ -132,3 +132,79 @@ def ranking_tables(r: dict) -> list[Table]:
             cmd.rows.append([Cell(fam), Cell(c, code=bool(cmds))])
     out.append(cmd)
     return out
+
+
+def _unit(b: dict | None) -> str:
+    b = b or {}
+    return f"{b.get('n', '?')} {'patients' if b.get('unit') == 'patient' else 'records'}"
+
+
+def _records(e: dict) -> str:
+    """`23 (record bootstrap)` or `40 (20 patients resampled)`."""
+    b = e.get("bootstrap") or {}
+    tail = f"{b.get('n')} patients resampled" if b.get("unit") == "patient" else "records resampled"
+    return f"{e.get('n_records')} ({tail})"
+
+
+def _pc(block: dict | None, c: str, m: str) -> tuple:
+    e = ((block or {}).get("per_class") or {}).get(c) or {}
+    return e.get(m), (e.get("ci") or {}).get(m)
+
+
+def external_summary_table(entries: list[dict]) -> Table:
+    """One row per (model, external dataset): macro AUC and F1 internal vs external with their
+    95% intervals, and the drop (external − internal) on the classes present in both."""
+    t = Table("External validation: macro metrics, internal vs external",
+              ["model", "trained on", "external set", "records", "macro AUC internal",
+               "macro AUC external", "Δ AUC", "macro F1 internal", "macro F1 external", "Δ F1", "absent classes"],
+              caption="Internal: the model's own out-of-sample predictions on its training dataset, recomputed on the "
+                      "classes present in the external set; external: ecgfeat evaluate, the model unchanged with its "
+                      "saved thresholds. Δ = external − internal. Absent classes have no positive record in the "
+                      "external set: no metric, not in the macro.")
+    for e in entries:
+        inn, ext, drop = e.get("internal") or {}, e["external"], (e.get("drop") or {}).get("macro") or {}
+        row = [Cell(e["label"]), Cell(f"{e['source_dataset']} ({e.get('source_protocol')})"), Cell(e["dataset"]),
+               Cell(_records(e))]
+        for m in ("auc", "f1"):
+            row += [Cell(with_ci((inn.get("macro") or {}).get(m), (inn.get("macro_ci") or {}).get(m))),
+                    Cell(with_ci(ext["macro"].get(m), ext["macro_ci"].get(m))), Cell(signed(drop.get(m), plus=True))]
+        row.append(Cell(", ".join(e.get("absent_classes") or {}) or "none"))
+        t.rows.append(row)
+    return t
+
+
+def external_class_table(e: dict) -> Table:
+    """Per class: external support, AUC and F1 internal vs external with 95% intervals, the drop;
+    absent classes as such (with the false alarms the model raised for them)."""
+    t = Table(f"{e['label']} ({e['source_dataset']}) on {e['dataset']}: per class",
+              ["class", "n+ internal", "n+ external", "AUC internal", "AUC external", "Δ AUC", "F1 internal",
+               "F1 external", "Δ F1"],
+              caption=f"{e.get('n_records')} labelled records of {e['dataset']} ({e.get('labels')}), 95% intervals over "
+                      f"{_unit(e.get('bootstrap'))}"
+                      + ("" if (e.get("bootstrap") or {}).get("unit") == "patient" else " (no patient ids in the external set)")
+                      + (f"; internal: {(e.get('internal') or {}).get('n_records')} test records of {e['source_dataset']}, "
+                         f"intervals over {_unit((e.get('internal') or {}).get('bootstrap'))}" if e.get("internal") else "")
+                      + f". Thresholds: {e.get('thresholds_origin') or 'the model saved ones'}.")
+    drop = (e.get("drop") or {}).get("per_class") or {}
+    for c in e["classes"]:
+        ext = e["external"]["per_class"][c]
+        inn = ((e.get("internal") or {}).get("per_class") or {}).get(c) or {}
+        row = [Cell(c), Cell(str(inn.get("support", NA))), Cell(str(ext.get("support")))]
+        for m in ("auc", "f1"):
+            row += [Cell(with_ci(*_pc(e.get("internal"), c, m))), Cell(with_ci(*_pc(e["external"], c, m))),
+                    Cell(signed((drop.get(c) or {}).get(m), plus=True))]
+        t.rows.append(row)
+    absent = e.get("absent_classes") or {}
+    for c in absent:
+        t.rows.append([Cell(c), Cell(NA), Cell("0"), Cell("absent"), Cell("absent"), Cell(""), Cell("absent"),
+                       Cell("absent"), Cell("")])
+    for c, n in (e.get("not_in_model") or {}).items():
+        t.rows.append([Cell(c), Cell(NA), Cell(str(n)), Cell("not a model class"), Cell(""), Cell(""),
+                       Cell("not a model class"), Cell(""), Cell("")])
+    if absent:
+        t.caption += (f" Absent: no positive record in {e['dataset']}, so no metric (and not in the macro); records "
+                      "the model called positive: " + ", ".join(f"{c} {a.get('predicted_positive', 0)}"
+                                                              for c, a in absent.items()) + ".")
+    if e.get("not_in_model"):
+        t.caption += " Not a model class: positives in the external set of a class the model was not trained on."
+    return t

@@ -84,6 +84,19 @@ KINDS: dict[str, str] = {
     "empty_dataset": "a dataset folder with no record at all: every command exits 1 saying what was looked for",
     "markup_in_path": "the dataset's path holds a space and rich-markup-like text (`odd [/b] folder`): printed verbatim",
 }
+# quirks of the SPH (HDF5) and LUDB (WFDB + ludb.csv) releases: built in their own folders (EXTRA_FORMATS)
+EXTRA_KINDS: dict[str, str] = {
+    "sph_no_ecg_dataset": "SPH .h5 file without the `ecg` dataset (another name, e.g. `signal`)",
+    "sph_wrong_shape": "SPH `ecg` dataset that is not a (12, N) matrix (1-D, samples only)",
+    "sph_transposed": "SPH `ecg` stored (N, 12) instead of (12, N): read transposed",
+    "sph_float16_nan": "float16 NaN samples in one lead of an SPH `ecg` (float16 holds NaN, int16 WFDB cannot)",
+    "sph_malformed_aha_code": "an AHA_Code in metadata.csv that is not an AHA statement (`5O+x`)",
+    "ludb_csv_missing_row": "a LUDB record whose ludb.csv has no row: read, without labels",
+    "ludb_unparseable_diagnosis": "a ludb.csv diagnosis no vocabulary knows (free text of another kind): read, "
+                                  "kept as a raw statement, no cpsc9 class (and not Normal)",
+}
+KINDS.update(EXTRA_KINDS)
+EXTRA_FORMATS = ("sph", "ludb")
 ODD_DIR = "odd [/b] folder"   # every corpus folder lives below it
 
 _NO_HEADER = "a CPSC 2018 record is one .mat file without a header"
@@ -123,6 +136,10 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("inf_samples", "wfdb"): "WFDB .dat samples are integers: they cannot hold Inf (nan_samples covers invalid samples)",
     ("inf_samples", "ptbxl"): "WFDB .dat samples are integers: they cannot hold Inf (nan_samples covers invalid samples)",
 }
+
+for _kind in EXTRA_KINDS:   # an SPH / LUDB quirk cannot be a defect of the four other formats' files
+    for _fmt in FORMATS:
+        NOT_APPLICABLE[(_kind, _fmt)] = f"a quirk of the {_kind.split('_')[0].upper()} release format only"
 
 
 @dataclass
