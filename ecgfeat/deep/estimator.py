@@ -50,10 +50,36 @@ def tile_starts(length: int, n: int) -> list[int]:
 class CNNClassifier(BaseEstimator):
     """ResNet-34-1D multi-label classifier on raw 12-lead (or fewer) ECG.
 
-    Parameters: settings (CNNSettings: sampling rate, window, epochs, batch, lr, ...), leads (names
-    of the input leads, in the standard order), seed, n_jobs (torch threads), device ("cpu"/"cuda"),
-    epochs (overrides settings.epochs, e.g. for a refit without validation).
-    Fitted: network_, classes_, n_outputs_, history_ (one dict per epoch), best_epoch_.
+    A scikit-learn estimator (``get_params`` / ``set_params``, ``sklearn.base.clone``); torch is
+    imported only when a network is built, so constructing and cloning one needs no torch.
+
+    Parameters
+    ----------
+    settings : CNNSettings, optional
+        Sampling rate, window, epochs, batch, learning rate ... (``deep/presets.py``); default
+        ``CNNSettings()``.
+    leads : tuple of str, default=LEADS
+        Names of the input leads, in the standard order.
+    seed : int, default=0
+        All randomness (weights, dropout, batch order, crops, augmentation).
+    n_jobs : int, default=1
+        Torch threads.
+    device : {"cpu", "cuda"}, default="cpu"
+    epochs : int, optional
+        Overrides ``settings.epochs`` (e.g. a refit without validation).
+
+    Attributes
+    ----------
+    network_, classes_, n_outputs_, history_ (one dict per epoch), best_epoch_
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from ecgfeat import CNNClassifier
+    >>> from ecgfeat.deep.presets import CNNSettings
+    >>> cnn = CNNClassifier(CNNSettings(epochs=3), leads=("I", "II"), seed=1)
+    >>> clone(cnn).set_params(epochs=1).get_params()["epochs"]
+    1
     """
 
     def __init__(self, settings: CNNSettings | None = None, leads: tuple[str, ...] = LEADS, seed: int = 0,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.model_selection import BaseCrossValidator
 
 PROTOCOLS = ("paper", "cv")
 
@@ -192,3 +193,84 @@ def splits(folds, protocol: str, n_folds: int = 10) -> list[Split]:
             )
         )
     return out
+
+
+class IterativeStratifiedGroupKFold(BaseCrossValidator):
+    """Multi-label, patient-grouped stratified K-fold: the folds of ``ecgfeat train``.
+
+    A scikit-learn cross-validator over :func:`assign_folds`: iterative stratification of a
+    multi-label target (Sechidis et al. 2011) in which the records of one group (patient) stay in
+    one fold. Split ``k`` tests fold ``k`` and trains on the others. The same ``y``, ``groups``
+    and ``random_state`` give the folds ``ecgfeat train`` uses on data without given folds.
+
+    Parameters
+    ----------
+    n_splits : int, default=10
+        Number of folds (at least 2; :meth:`split_validation` needs 3).
+    random_state : int, default=0
+        Seed of the tie-breaking and unit order (the ``--seed`` of ``ecgfeat train``); ``None``
+        means 0: the folds are always deterministic.
+
+    See Also
+    --------
+    assign_folds : the fold of each record.
+    splits : train / validation / test splits of the protocols.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgfeat import IterativeStratifiedGroupKFold
+    >>> Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 1], [0, 0]] * 2)
+    >>> patients = np.repeat(np.arange(6), 2)
+    >>> cv = IterativeStratifiedGroupKFold(n_splits=3)
+    >>> for train, test in cv.split(np.zeros((12, 1)), Y, groups=patients):
+    ...     assert not set(patients[train]) & set(patients[test])
+    >>> cv.get_n_splits()
+    3
+    """
+
+    def __init__(self, n_splits: int = 10, random_state: int | None = 0):
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _check(self, y):
+        if not isinstance(self.n_splits, (int, np.integer)) or self.n_splits < 2:
+            raise ValueError(f"n_splits must be an integer of at least 2, got {self.n_splits!r}")
+        if y is None:
+            raise ValueError("IterativeStratifiedGroupKFold needs y (a records x classes 0/1 matrix) to stratify")
+        if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
+            raise ValueError(f"random_state must be an integer or None, got {self.random_state!r}")
+
+    def folds(self, y, groups=None) -> np.ndarray:
+        """Fold 0..n_splits-1 of each record (:func:`assign_folds` with these settings)."""
+        self._check(y)
+        y = np.asarray(y)
+        if y.ndim == 1 and not np.isin(y, (0, 1)).all():   # a class label per record: one-hot
+            y = (y[:, None] == np.unique(y)[None, :]).astype(np.int64)
+        return assign_folds(y, int(self.n_splits), int(self.random_state or 0), groups=groups)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of splits, ``n_splits``."""
+        return int(self.n_splits)
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` index arrays: test fold ``k``, train the other folds.
+
+        ``y`` is a (records, classes) 0/1 matrix (or one class label per record); ``groups``
+        one id per record (patient): a group never straddles train and test.
+        """
+        f = self.folds(y, groups)
+        if X is not None and len(X) != len(f):
+            raise ValueError(f"X has {len(X)} rows, y has {len(f)}")
+        for k in range(int(self.n_splits)):
+            yield np.flatnonzero(f != k), np.flatnonzero(f == k)
+
+    def split_validation(self, X, y=None, groups=None):
+        """Yield ``(train, validation, test)`` index arrays: the ``cv`` protocol of ``ecgfeat train``.
+
+        Split ``k`` tests fold ``k``, validates (chooses thresholds) on fold ``(k - 1) mod
+        n_splits`` and trains on the rest, exactly as :func:`splits` with ``protocol="cv"``.
+        """
+        f = self.folds(y, groups)
+        for s in splits(f, "cv", int(self.n_splits)):
+            yield s.train, s.val, s.test
