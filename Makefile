@@ -1,13 +1,15 @@
 # The two entry points of the README: `make demo` and `make test`. Each creates .venv by itself.
-# torch==2.13.0 goes in first: it is a local CPU wheel here; an unpinned or newer torch would
-# pull gigabytes of CUDA packages. The project's own torch requirement is satisfied by it.
+# torch==2.13.0 goes in first, the CPU build: from PyTorch's CPU index where it can be reached, else
+# from the default index (where a machine may hold a local CPU wheel); an unpinned or newer torch
+# would pull gigabytes of CUDA packages. The project's own torch requirement is satisfied by it.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ECG    := $(VENV)/bin/ecgfeat
 JOBS   ?= 2
 # The demo's cnn: 6 epochs (~5.5 min on 2 cores) keep the whole demo under 10 min; the cpu
-# preset's own budget (up to 30 epochs, early stopping) reaches macro F1 >= 0.95 at 10 (README).
+# preset's own budget (up to 30 epochs, early stopping) reaches macro F1 >= 0.95 at 10 (docs/cnn.md).
 CNN_EPOCHS ?= 6
 # numpy / tsfresh are slower with many BLAS threads per worker: one thread, parallel records.
 export OMP_NUM_THREADS ?= 1
@@ -21,7 +23,8 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet torch==2.13.0 --index-url $(TORCH_CPU_INDEX) --timeout 10 --retries 1 \
+	  || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test,dask]'
 	touch $@
 

@@ -97,7 +97,7 @@ def connect(spec: str, wait_workers: float = 60.0) -> Iterator:
             # One thread per worker process, as joblib's workers: tsfresh and numpy are faster
             # with one BLAS/OpenMP thread. And without the MALLOC_TRIM_THRESHOLD_ that Dask's
             # nanny sets by default: it fixes glibc's mmap threshold, every numpy temporary is
-            # then mapped and unmapped, and a chunk took 1.6x as long (README, Dask section).
+            # then mapped and unmapped, and a chunk took 1.6x as long (docs/extraction.md, Dask section).
             import dask
 
             with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENV}):

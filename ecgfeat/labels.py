@@ -8,7 +8,7 @@ Schemes
   via ``scp_statements.csv`` (``diagnostic == 1``, column ``diagnostic_class``).
 - ``raw``: the source codes as they are.
 
-Choices for near-equivalents (documented in the README):
+Choices for near-equivalents (documented in docs/datasets.md):
 - Normal from SNOMED is "sinus rhythm" (426783006) *and* none of the other eight classes: the
   Challenge sets code sinus rhythm beside e.g. I-AVB or RBBB, which CPSC's "Normal" excludes.
 - Normal from PTB-XL is NORM and SR together, and none of the other eight classes.

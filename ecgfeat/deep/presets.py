@@ -9,7 +9,7 @@
   step costs about 15x less (bench/train_cnn.py; docs/benchmarks.md). Training takes a random 10 s crop
   of each record per epoch (more views of long CPSC records), evaluation averages the
   probabilities of 10 s windows tiling the record. Adam lr 1e-3: measured against 1e-4 on the
-  synthetic and PTB-XL validation folds (README, "The deep comparator"), 1e-4 needs 3-4x the epochs
+  synthetic and PTB-XL validation folds (docs/cnn.md), 1e-4 needs 3-4x the epochs
   for the same validation AUC. Up to 30 epochs, stopping when validation macro AUC has not
   improved for 5.
 """
