@@ -14,29 +14,29 @@ from .workspace import workspace
 
 EXAMPLES = """Examples:
 
-  ecgfeat data synth data/synthetic                  # the embedded synthetic 12-lead dataset
+  ecgfeat data synth data/synthetic                # the embedded synthetic 12-lead dataset
 
-  ecgfeat data info ../shared/data/ptbxl-500 --json  # what a dataset folder holds
+  ecgfeat data info data/ptbxl --json              # what a dataset folder holds
 
-  ecgfeat data fetch ptbxl --to data/                # download PTB-XL from PhysioNet
+  ecgfeat data fetch ptbxl --to data/              # download PTB-XL from PhysioNet
 
-  ecgfeat extract ../shared/data/ptbxl-500 --jobs 2  # features into feature_store/
+  ecgfeat extract data/ptbxl --jobs 2              # features into feature_store/
 
-  ecgfeat store ls                                   # what the feature store holds
+  ecgfeat store ls                                 # what the feature store holds
 
-  ecgfeat train --model xgb                          # train + evaluate on the embedded dataset
+  ecgfeat train --model xgb                        # train + evaluate on the embedded dataset
 
   ecgfeat predict some/record.hea --model xgb-synthetic-cpsc9-paper-all
 
-  ecgfeat compare                                    # the side-by-side report in reports/
+  ecgfeat compare                                  # the side-by-side report in reports/
 
-  ecgfeat evaluate --model rf-ptbxl-500-cpsc9-paper-all --data ../shared/data/ludb-dev   # external validation
+  ecgfeat evaluate --model rf-ptbxl-cpsc9-paper-all --data data/ludb   # external validation
 
   ecgfeat explain --model xgb-synthetic-cpsc9-paper-all --record S00011   # TreeSHAP / DeepSHAP
 
-  ecgfeat show ../shared/data/ludb-dev/data/1.hea    # one record on ECG paper, with its fiducials
+  ecgfeat show data/ludb/data/1.hea                # one record on ECG paper, with its fiducials
 
-  ecgfeat features --family expert                   # the feature dictionary: unit, definition, accuracy"""
+  ecgfeat features --family expert                 # the feature dictionary: unit, definition, accuracy"""
 
 app = typer.Typer(
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",

@@ -181,7 +181,7 @@ def test_predict_on_real_records(shared_data, tmp_path):
         assert all(0 <= p <= 1 for p in rec["probabilities"].values()) and doc["errors"] == []
 
 
-def test_train_extracts_a_dataset_the_store_lacks(tmp_path):
+def test_train_extracts_a_dataset_the_store_lacks_or_holds_at_an_older_version(tmp_path, monkeypatch):
     data = synthesize(tmp_path / "fresh", n=90, seed=5, seconds=5.0, jobs=2)
     res = runner.invoke(app, ["--workspace", str(tmp_path), "train", "--model", "lgbm", "--data", str(data),
                               "--param", "n_estimators=30", "--n-boot", "50", "--jobs", "2", "--json"])
@@ -191,6 +191,18 @@ def test_train_extracts_a_dataset_the_store_lacks(tmp_path):
     assert "'fresh' is not in the store yet: extracting it first" in res.stderr
     from ecgfeat.store import FeatureStore
     assert FeatureStore(tmp_path / "feature_store").summary("fresh")["records"] == 90
+    # a newer rhythm version: train recomputes that family (only it) before it trains
+    import ecgfeat.features.settings as fsettings
+    monkeypatch.setitem(fsettings.VERSIONS, "rhythm", "999")
+    res = runner.invoke(app, ["--workspace", str(tmp_path), "train", "--model", "lgbm", "--data", str(data),
+                              "--param", "n_estimators=30", "--n-boot", "50", "--jobs", "2", "--force", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "'fresh' is stored at older feature versions (rhythm 4 -> 999): recomputing them first" \
+        in " ".join(res.stderr.split())
+    stored = FeatureStore(tmp_path / "feature_store").families("fresh")
+    assert stored["rhythm"] == "999" and stored["expert"] == fsettings.VERSIONS["expert"]
+    config = json.loads((tmp_path / "models" / "lgbm-fresh-cpsc9-paper-all" / "config.json").read_text())
+    assert config["feature_versions"]["rhythm"] == "999"
 
 
 # --- fold source, untested rows, leakage ---------------------------------------------------------

@@ -16,7 +16,7 @@ app = typer.Typer(help="Datasets: synthesise the embedded set, inspect a folder,
 
   ecgfeat data synth data/synthetic --n 1800 --seed 0
 
-  ecgfeat data info ../shared/data/challenge-wfdb --json
+  ecgfeat data info data/challenge2021 --json
 
   ecgfeat data fetch ptbxl --to data/""")
 
@@ -30,7 +30,7 @@ SYNTH_EXAMPLES = """Examples:
 
 INFO_EXAMPLES = """Examples:
 
-  ecgfeat data info ../shared/data/ptbxl-500
+  ecgfeat data info data/ptbxl
 
   ecgfeat data info data/synthetic --json | jq .labels.cpsc9"""
 

@@ -15,11 +15,11 @@ from .common import STATE, UserError, console, emit_json, progress_bar
 
 EVALUATE_EXAMPLES = """Examples:
 
-  ecgfeat evaluate --model rf-ptbxl-500-cpsc9-paper-all --data ../shared/data/challenge-wfdb
+  ecgfeat evaluate --model rf-ptbxl-cpsc9-paper-all --data data/challenge2021
 
-  ecgfeat evaluate --model rf-ptbxl-500-cpsc9-paper-all --data ../shared/data/ludb-dev --json
+  ecgfeat evaluate --model rf-ptbxl-cpsc9-paper-all --data data/ludb --json
 
-  ecgfeat evaluate --model cnn-ptbxl-500-cpsc9-cv-all --data /data/sph --n-boot 2000   # patients resampled
+  ecgfeat evaluate --model cnn-ptbxl-cpsc9-cv-all --data /data/sph --n-boot 2000   # patients resampled
 
   ecgfeat compare                      # the report's "External validation" table: internal vs external"""
 

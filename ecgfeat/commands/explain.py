@@ -20,7 +20,7 @@ EXPLAIN_EXAMPLES = """Examples:
 
   ecgfeat explain --model cnn-synthetic-cpsc9-paper-all --n 30      # DeepSHAP on 30 test records (about 5 s each)
 
-  ecgfeat explain --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json      # + clinical criteria hits
+  ecgfeat explain --model models/lgbm-ptbxl-ptbxl-super-cv-all --json      # + clinical criteria hits
 
   ecgfeat explain --model mlp-synthetic-cpsc9-paper-all --n 20      # permutation SHAP: a few s per record
 

@@ -15,7 +15,7 @@ EXTRACT_EXAMPLES = """Examples:
 
   ecgfeat extract                                        # the embedded synthetic dataset (made on first use)
 
-  ecgfeat extract ../shared/data/ptbxl-500 --jobs 2      # rerun: computes only what the store lacks
+  ecgfeat extract data/ptbxl --jobs 2      # rerun: computes only what the store lacks
 
   ecgfeat extract data/cpsc2018 --features expert,rhythm --store /fast/disk/store
 
@@ -105,7 +105,7 @@ store_app = typer.Typer(help="What the feature store holds.", no_args_is_help=Tr
 
   ecgfeat store ls
 
-  ecgfeat store info ptbxl-500 --json""")
+  ecgfeat store info ptbxl --json""")
 
 
 @store_app.command("ls", epilog="Examples:\n\n  ecgfeat store ls\n\n  ecgfeat store ls --store /fast/disk/store --json")
@@ -130,7 +130,7 @@ def ls(store: Optional[Path] = typer.Option(None, "--store", help="Feature store
         emit_json({"store": str(fs.root), "datasets": rows})
 
 
-@store_app.command("info", epilog="Examples:\n\n  ecgfeat store info synthetic\n\n  ecgfeat store info ptbxl-500 --json")
+@store_app.command("info", epilog="Examples:\n\n  ecgfeat store info synthetic\n\n  ecgfeat store info ptbxl --json")
 @handle_errors
 def info(dataset: str = typer.Argument(..., help="Dataset name (see `ecgfeat store ls`)."),
          store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder."),

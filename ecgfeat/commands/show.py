@@ -14,13 +14,13 @@ from .common import STATE, UserError, console, emit_json, progress_bar
 
 SHOW_EXAMPLES = """Examples:
 
-  ecgfeat show ../shared/data/ludb-dev/data/1.hea                 # -> reports/show/1.png, annotations drawn
+  ecgfeat show data/ludb/data/1.hea                 # -> reports/show/1.png, annotations drawn
 
-  ecgfeat show 1 --data ../shared/data/ludb-dev --out lvh.pdf     # a record id within a dataset folder
+  ecgfeat show 1 --data data/ludb --out lvh.pdf     # a record id within a dataset folder
 
-  ecgfeat show ../shared/data/ptbxl-500/records500/00000/00001_hr --out 00001.svg --json
+  ecgfeat show data/ptbxl/records500/00000/00001_hr --out 00001.svg --json
 
-  ecgfeat show A0001 --data ../shared/data/challenge-wfdb --start 20   # 10 s from second 20"""
+  ecgfeat show A0001 --data data/challenge2021 --start 20   # 10 s from second 20"""
 
 RECORD_EXT = (".hea", ".dat", ".mat")
 

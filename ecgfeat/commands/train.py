@@ -18,7 +18,7 @@ TRAIN_EXAMPLES = """Examples:
 
   ecgfeat train --model xgb                                       # embedded synthetic set, paper protocol
 
-  ecgfeat train --model lgbm --data ../shared/data/ptbxl-500 --labels ptbxl-super --protocol cv
+  ecgfeat train --model lgbm --data data/ptbxl --labels ptbxl-super --protocol cv
 
   ecgfeat train --model xgb --leads I,aVR,V5 --no-record-features
 
@@ -28,15 +28,15 @@ TRAIN_EXAMPLES = """Examples:
 
   ecgfeat train --model cnn                                       # ResNet-34-1D, cpu preset (100 Hz, 10 s)
 
-  ecgfeat train --model cnn --data ../shared/data/ptbxl-500 --labels ptbxl-super --epochs 20 --resume
+  ecgfeat train --model cnn --data data/ptbxl --labels ptbxl-super --epochs 20 --resume
 
   ecgfeat train --model cnn --preset paper --device cuda          # the seed's 500 Hz / 30 s set-up"""
 
 PREDICT_EXAMPLES = """Examples:
 
-  ecgfeat predict ../shared/data/ptbxl-500/records500/00000/00001_hr.hea --model xgb-synthetic-cpsc9-paper-all
+  ecgfeat predict data/ptbxl/records500/00000/00001_hr.hea --model xgb-synthetic-cpsc9-paper-all
 
-  ecgfeat predict ../shared/data/challenge-wfdb --model models/lgbm-ptbxl-500-ptbxl-super-cv-all --json"""
+  ecgfeat predict data/challenge2021 --model models/lgbm-ptbxl-ptbxl-super-cv-all --json"""
 
 
 def _dataset_name(data: Optional[Path], name: Optional[str]) -> tuple[Path, str]:
@@ -56,12 +56,25 @@ def _ensure_default(path: Path, jobs: int) -> None:
 
 
 def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> None:
-    """A dataset missing from the store is extracted first (default features), and we say so."""
-    from ..features.settings import FeatureSettings
+    """A dataset missing from the store is extracted first (default features), and we say so; a
+    stored family of an older feature version is recomputed first (only it), when the dataset's
+    folder is there: a model must not learn from what this version no longer measures."""
+    from ..features.settings import FAMILIES, VERSIONS, FeatureSettings
     from ..store import FeatureStore
     from .extract import extract_with_progress
 
     if dataset in FeatureStore(store).datasets():
+        stored = FeatureStore(store).families(dataset)
+        stale = sorted(t for t, v in stored.items() if t in VERSIONS and VERSIONS[t] != v)
+        if not stale or not path.exists():
+            return
+        fams = tuple(f for f in FAMILIES if any(t == f or t.startswith(f + "-") for t in stale))
+        tsfresh_set = next((t.split("-", 1)[1] for t in stale if t.startswith("tsfresh-")), "fast")
+        con.print(escape(f"{dataset!r} is stored at older feature versions ("
+                         + ", ".join(f"{t} {stored[t]} -> {VERSIONS[t]}" for t in stale)
+                         + "): recomputing them first"))
+        extract_with_progress(path, store, FeatureSettings(families=fams, tsfresh_set=tsfresh_set), jobs, con,
+                              name=dataset)
         return
     _ensure_default(path, jobs)
     if not path.exists():

@@ -223,7 +223,7 @@ def evaluate_external(model: str | os.PathLike, data: str | os.PathLike, workspa
     Examples
     --------
     >>> from ecgfeat.evaluation import evaluate_external
-    >>> res = evaluate_external("rf-ptbxl-500-cpsc9-paper-all", "../shared/data/ludb-dev")  # doctest: +SKIP
+    >>> res = evaluate_external("rf-ptbxl-cpsc9-paper-all", "data/ludb")  # doctest: +SKIP
     >>> res["metrics"]["macro"]["auc"], res["metrics"]["macro_ci"]["auc"]                    # doctest: +SKIP
     """
     from .. import __version__
