@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trees import is_constant
+from .trees import explainable
 
 BACKGROUND = 16    # training records the masked features are drawn from (seeded sample)
 DEFAULT_N = 30     # records explained at population level unless --n says otherwise
@@ -35,13 +35,7 @@ class PermutationShap:
 
     def __init__(self, est, classes: list[str], background: np.ndarray, seed: int = 0):
         self.classes = list(classes)
-        self.estimators, self.skipped = {}, []
-        for j, c in enumerate(self.classes):
-            e = est.estimators_[j]
-            if is_constant(e):
-                self.skipped.append(c)
-            else:
-                self.estimators[c] = e
+        self.estimators, self.skipped = explainable(est, self.classes)
         self.explainers = {c: "permutation" for c in self.estimators}
         self.background = np.asarray(background, dtype=np.float32)
         self.seed = int(seed)

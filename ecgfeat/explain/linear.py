@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trees import is_constant
+from .trees import explainable
 
 
 def split_pipeline(est):
@@ -30,14 +30,10 @@ class LinearShap:
 
     def __init__(self, est, classes: list[str]):
         self.classes = list(classes)
-        self.explainers, self.estimators, self.skipped = {}, {}, []
-        for j, c in enumerate(self.classes):
-            e = est.estimators_[j]
-            if is_constant(e):
-                self.skipped.append(c)
-                continue
+        self.estimators, self.skipped = explainable(est, self.classes)
+        self.explainers = {}
+        for c, e in self.estimators.items():
             pre, lr = split_pipeline(e)
-            self.estimators[c] = e
             self.explainers[c] = (pre, np.asarray(lr.coef_, dtype=float).ravel(), float(np.ravel(lr.intercept_)[0]))
 
     def standardised(self, c: str, X: np.ndarray) -> np.ndarray:

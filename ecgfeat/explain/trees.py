@@ -34,6 +34,20 @@ def is_constant(est) -> bool:
     return isinstance(est, ConstantProba)
 
 
+def explainable(est, classes: list[str]) -> tuple[dict, list[str]]:
+    """({class: binary estimator} of a fitted OneVsRest's classes that learnt something, [classes
+    whose estimator is constant: one value in training, nothing to explain]). Every explainer
+    (trees, linear, permutation) starts from this split."""
+    estimators, skipped = {}, []
+    for j, c in enumerate(classes):
+        e = est.estimators_[j]
+        if is_constant(e):
+            skipped.append(c)
+        else:
+            estimators[c] = e
+    return estimators, skipped
+
+
 def raw_output(est, X: np.ndarray) -> np.ndarray:
     """The output TreeSHAP explains, per record: margin (xgb, lgbm, gbm) or probability (rf)."""
     if hasattr(est, "get_booster"):
@@ -54,14 +68,8 @@ class TreeShap:
         import shap
 
         self.classes = list(classes)
-        self.explainers, self.estimators, self.skipped = {}, {}, []
-        for j, c in enumerate(self.classes):
-            e = est.estimators_[j]
-            if is_constant(e):
-                self.skipped.append(c)       # one value in training: nothing to explain
-                continue
-            self.estimators[c] = e
-            self.explainers[c] = shap.TreeExplainer(_target(e))
+        self.estimators, self.skipped = explainable(est, self.classes)
+        self.explainers = {c: shap.TreeExplainer(_target(e)) for c, e in self.estimators.items()}
 
     def values(self, c: str, X: np.ndarray) -> tuple[np.ndarray, float]:
         """(n, p) SHAP values of class c's positive output and its expected value."""
