@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 --index-url $(TORCH_CPU_INDEX) --timeout 10 --retries 1 \
 	  || $(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,dask]'
+	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 # The main job on the embedded synthetic dataset, in this folder as the workspace.

@@ -48,7 +48,7 @@ def main() -> None:
     df = pd.DataFrame(rows)
     print(f"{folder}: {len(df)} records in the groups")
     for g in GROUPS:
-        sub = df[df["groups"].map(lambda gs: g in gs)]
+        sub = df[df["groups"].map(lambda gs, g=g: g in gs)]
         cells = []
         for k in SHOWN:
             v = sub[k].dropna()

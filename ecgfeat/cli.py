@@ -6,11 +6,24 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from . import __version__
 from .commands import compare, data, evaluate, explain, extract, features, show, train
 from .commands.common import STATE, handle_errors
+from .resources import quiet_openmp
 from .workspace import workspace
+
+quiet_openmp()  # before xgboost / lightgbm / torch load their OpenMP runtime (see ecgfeat/resources.py)
+
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self, ctx):  # typer 0.2x writes `<bool>` beside every on/off flag: a flag takes no value
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type
 
 EXAMPLES = """Examples:
 
@@ -38,7 +51,19 @@ EXAMPLES = """Examples:
 
   ecgfeat features --family expert                 # the feature dictionary: unit, definition, accuracy"""
 
-app = typer.Typer(
+
+
+class _Group(TyperGroup):
+    """The top-level group: `--debug` works wherever it is written (`ecgfeat train ... --debug` too)."""
+
+    def parse_args(self, ctx, args):
+        cut = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[1:cut]:
+            args = ["--debug"] + [a for i, a in enumerate(args) if not (a == "--debug" and i < cut)]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=_Group,
     help="ecgfeat: physiologic and time-series features for 12-lead ECG diagnosis, with a deep comparator.",
     epilog=EXAMPLES, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -40,9 +40,11 @@ def _rate_key(fs: float) -> str:
 
 
 def _summaries(ds: Dataset, refs: list[RecordRef], jobs: int, progress: Callable[[int], None] | None):
-    from joblib import Parallel, cpu_count, delayed
+    from joblib import Parallel, delayed
 
-    workers = (jobs or 1) if (jobs or 1) > 0 else max(1, cpu_count() + 1 + jobs)
+    from .resources import resolve_jobs
+
+    workers = resolve_jobs(jobs)
     if workers == 1 or len(refs) <= CHUNK:
         for ref in refs:
             yield _summary(ds, ref)

@@ -89,6 +89,10 @@ def _merged(rid, errs) -> list[dict]:
     return [{"record": rid, "reason": f"{', '.join(fams)}: {reason}"} for reason, fams in by_reason.items()]
 
 
+def _thresholds(classes, thr) -> dict[str, float]:
+    return {c: round(float(t), 4) for c, t in zip(classes, thr)}
+
+
 def _labelled(ids, proba, classes, thr) -> list[dict]:
     return [{"record": rid, "labels": [c for c, v, t in zip(classes, p, thr) if v >= t],
              "probabilities": {c: round(float(v), 4) for c, v in zip(classes, p)}} for rid, p in zip(ids, proba)]
@@ -98,7 +102,7 @@ def _predict_cnn(target: Path, config: dict, model, batch: int = 64) -> dict:
     """Records resampled to the network's rate and prepared like the signal cache, in batches."""
     from .deep import Signals
 
-    fs = model._s.fs
+    fs = model.effective_settings.fs
     classes, thr = config["classes"], np.array([config["thresholds"][c] for c in config["classes"]])
     ds = open_dataset(target)
     records, errors, pending, quality = [], index_errors(ds), [], {}
@@ -118,7 +122,8 @@ def _predict_cnn(target: Path, config: dict, model, batch: int = 64) -> dict:
         if len(pending) >= batch:
             flush()
     flush()
-    return {"model": config["name"], "records": _with_quality(records, quality), "errors": errors}
+    return {"model": config["name"], "classes": list(classes), "thresholds": _thresholds(classes, thr),
+            "records": _with_quality(records, quality), "errors": errors}
 
 
 def predict_records(target: Path, folder: Path, n_jobs: int = 1) -> dict:
@@ -150,4 +155,5 @@ def predict_records(target: Path, folder: Path, n_jobs: int = 1) -> dict:
     if rows:
         X = pd.DataFrame(rows, index=ids).reindex(columns=config["feature_names"]).astype(np.float32)
         records = _with_quality(_labelled(ids, model.predict_proba(X), classes, thr), quality)
-    return {"model": config["name"], "records": records, "errors": errors}
+    return {"model": config["name"], "classes": list(classes), "thresholds": _thresholds(classes, thr),
+            "records": records, "errors": errors}

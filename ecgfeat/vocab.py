@@ -59,6 +59,19 @@ SNOMED_TO_CPSC9 = {
     "164931005": "STE",
 }
 
+# Names of the SNOMED CT codes a Challenge 2020/2021 header most often carries (the Challenge's scored
+# classes, dx_mapping_scored.csv, plus the CPSC classes' codes above), for `data info`; a code not here is
+# shown as its number alone.
+SNOMED_NAMES = {
+    "164889003": "AF", "164890007": "AFL", "6374002": "BBB", "426627000": "Brady", "733534002": "CLBBB",
+    "713427006": "CRBBB", "270492004": "IAVB", "713426002": "IRBBB", "39732003": "LAD", "445118002": "LAnFB",
+    "164909002": "LBBB", "251146004": "LQRSV", "698252002": "NSIVCB", "10370003": "PR", "284470004": "PAC",
+    "427172004": "PVC", "164947007": "LPR", "111975006": "LQT", "164917005": "QAb", "47665007": "RAD",
+    "59118001": "RBBB", "427393009": "SA", "426177001": "SB", "426783006": "NSR", "427084000": "STach",
+    "63593006": "SVPB", "164934002": "TAb", "59931005": "TInv", "17338001": "VPB", "164884008": "VEB",
+    "429622005": "STD", "164931005": "STE", "428750005": "NSSTTA", "164861001": "MIs", "164865005": "MI",
+}
+
 # PTB-XL SCP statements for the CPSC classes. Normal needs NORM and SR together (labels.py).
 SCP_TO_CPSC9 = {
     "AFIB": "AF",

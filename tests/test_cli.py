@@ -113,7 +113,7 @@ def _mini_ptbxl(root):
     (root / "LICENSE.txt").write_text("CC BY 4.0\n")
 
 
-def test_fetch_cli_downloads_verifies_and_reports(server, tmp_path):
+def test_fetch_cli_downloads_verifies_and_reports(server, tmp_path):  # noqa: F811 (the fixture of test_fetch)
     src = tmp_path / "src"
     _mini_ptbxl(src)
     files = {str(p.relative_to(src)): p.read_bytes() for p in src.rglob("*") if p.is_file()}

@@ -19,6 +19,8 @@ PUBLIC_MODULES = [
     "ecgfeat.deep.estimator",
     "ecgfeat.features.morphology",
     "ecgfeat.jsonable",
+    "ecgfeat.resources",
+    "ecgfeat.optional",
 ]
 
 

@@ -257,6 +257,13 @@ def test_compare_shows_the_external_table_in_html_markdown_and_json(setup, tmp_p
     assert "Curves on ext40 · cpsc9 (external)" in html
     for alt in ("ROC curves per class", "Precision-recall curves per class", "Calibration (reliability) curves per class"):
         assert html.count(f'<img alt="{alt}"') >= 2       # the internal group and the external set
+    # `compare --json` carries the same entry on stdout (the last line), with the drop
+    res = invoke("-w", str(ws), "compare", "--out", str(tmp_path / "cli"), "--n-boot", "20", "--json")
+    assert res.exit_code == 0, res.output
+    (short,) = [e for e in json.loads(res.output.strip().splitlines()[-1])["external"]
+                if e["model"] == name and e["dataset"] == "ext40"]
+    assert short["external"] == {k: m[k] for k in ("macro", "macro_ci")} and short["drop"] == m["drop"]
+    assert short["internal"]["macro"] == m["internal"]["macro"] and short["n_records"] == 40
 
 
 def test_evaluate_help_shows_examples():

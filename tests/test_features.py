@@ -26,7 +26,7 @@ def measured(synth200):
     ds = open_dataset(synth200)
     params = read_params(synth200)
     rows = []
-    for ref, rec in ds.iter_records():
+    for _ref, rec in ds.iter_records():
         feats, errors = extract_features(rec, BEATS_ONLY)
         assert errors == [], errors
         rows.append({"record": rec.record_id, **feats["expert"], **feats["rhythm"]})
@@ -124,7 +124,7 @@ def test_noise_without_beats_gives_nan_and_a_reason_not_an_exception():
     noise = np.random.default_rng(1).normal(0, 0.01, (12, 5000))
     feats, errors = extract_features(_record(noise), FeatureSettings())
     assert {fam for fam, _ in errors} == {"expert", "rhythm"}, errors
-    for fam, reason in errors:
+    for _fam, reason in errors:
         assert reason.startswith("/data/x.dat: no credible beats: ") and "\n" not in reason, reason
     assert all(np.isnan(v) for v in feats["expert"].values())
     assert all(np.isnan(v) for v in feats["rhythm"].values())
@@ -162,7 +162,7 @@ def test_heart_rate_agrees_with_neurokit2_on_ptbxl(shared_data):
 
     ds = open_dataset(shared_data / "ptbxl-500")
     agree = n = 0
-    for ref, rec in ds.iter_records():
+    for _ref, rec in ds.iter_records():
         ours = 60.0 / np.mean(np.diff(detect_beats(rec.signal, rec.fs)) / rec.fs)
         per_lead = []
         for lead in range(12):

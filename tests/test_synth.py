@@ -23,7 +23,7 @@ def test_written_files_obey_einthoven_and_goldberger(synth200):
     ds = open_dataset(synth200)
     assert ds.format == "wfdb" and ds.notes["synthetic"]["seed"] == 0
     worst = 0.0
-    for ref, rec in ds.iter_records(ds.refs()[:60]):
+    for _ref, rec in ds.iter_records(ds.refs()[:60]):
         s = rec.signal.astype(np.float64)
         I, II, III, aVR, aVL, aVF = (s[L[k]] for k in ("I", "II", "III", "aVR", "aVL", "aVF"))
         for lhs, rhs in ((III, II - I), (aVR, -(I + II) / 2), (aVL, I - II / 2), (aVF, II - I / 2)):

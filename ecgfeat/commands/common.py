@@ -67,7 +67,7 @@ def handle_errors(fn):
             raise
         except KeyboardInterrupt:
             Console(stderr=True).print("[red]interrupted[/red]")
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
         except Exception as err:
             if STATE.debug:
                 raise
@@ -75,7 +75,7 @@ def handle_errors(fn):
             msg = _one_line(err) if known else f"unexpected {type(err).__name__}: {_one_line(err)} (run with --debug for the traceback)"
             # one line, never wrapped: scripts grep it and users copy it
             Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/bold red] {escape(msg)}")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -86,7 +86,10 @@ def _is_user_error(err: BaseException) -> bool:
     from ..record import RecordError
     from ..store.results import StoreError
 
-    known = (UserError, DatasetError, RecordError, FetchError, StoreError, ValueError, FileNotFoundError, PermissionError)
+    from ..optional import MissingExtraError
+
+    known = (UserError, DatasetError, RecordError, FetchError, StoreError, ValueError, FileNotFoundError, PermissionError,
+             MissingExtraError)
     if isinstance(err, known):
         return True
     modules = __import__("sys").modules  # these are loaded only when a model / a cluster was used

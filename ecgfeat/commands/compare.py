@@ -55,8 +55,8 @@ def compare(
     if bool(baseline) != bool(against):
         raise UserError("--baseline and --against go together: name both models of the paired test")
     if baseline:
-        from ..report.compare import _find
-        if not any(_find(g, baseline) and _find(g, against) and _find(g, baseline) is not _find(g, against) for g in groups):
+        from ..report.compare import find_run
+        if not any(find_run(g, baseline) and find_run(g, against) and find_run(g, baseline) is not find_run(g, against) for g in groups):
             raise UserError(f"--baseline {baseline} --against {against}: no group of comparable models holds both "
                             f"(same dataset, labels, protocol and leads; models: {', '.join(r.name for r in runs)})")
     with progress_bar("drawing the report", len(groups) + len(ranks), unit="groups") as advance:
@@ -69,7 +69,17 @@ def compare(
         emit_json({**paths, "groups": [_group_summary(g) for g in report.doc["groups"]],
                    "lead_ranking": [{k: r[k] for k in ("dataset", "labels", "protocol", "families", "ranking")}
                                     for r in report.doc["lead_ranking"]],
+                   "external": [_external_summary(e) for e in report.doc.get("external") or []],
                    "skipped": skipped})
+
+
+def _external_summary(e: dict) -> dict:
+    """One `ecgfeat evaluate` result as the report shows it: internal vs external macro figures, the drop."""
+    keep = ("model", "source_dataset", "source_protocol", "dataset", "labels", "n_records", "bootstrap", "drop",
+            "absent_classes", "not_in_model")
+    return {**{k: e.get(k) for k in keep},
+            "external": {k: (e.get("external") or {}).get(k) for k in ("macro", "macro_ci")},
+            "internal": {k: (e.get("internal") or {}).get(k) for k in ("n_records", "macro", "macro_ci")}}
 
 
 def _group_summary(g: dict) -> dict:

@@ -74,7 +74,7 @@ def synth(
 @handle_errors
 def info(
     path: Path = typer.Argument(..., help="Dataset folder (CPSC 2018, Challenge WFDB, PTB-XL or any WFDB)."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes (-1: the cores free now)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Detect a dataset's format and decode every record once: counts, labels per class, durations,
@@ -107,14 +107,21 @@ def show_info(out: dict, con) -> None:
     for key, value in out.get("notes", {}).items():
         if key != "synthetic":
             con.print(f"note: {key.replace('_', ' ')}: {escape(str(value))}")
+    from ..vocab import SNOMED_NAMES
+
+    named = (lambda c: f"{c} ({SNOMED_NAMES[c]})" if c in SNOMED_NAMES else c) if out["format"] == "challenge" \
+        else (lambda c: c)
     for scheme, counts in out["labels"].items():
+        none = out.get("unlabelled", {}).get(scheme)
+        without = (f"; {none} readable record{' carries' if none == 1 else 's carry'} none of them") if none else ""
         if scheme == "raw" and len(counts) > 12:
             top = list(counts.items())[:12]
-            con.print(f"raw codes ({len(counts)} distinct), most frequent: " + escape(", ".join(f"{c} {k}" for c, k in top)))
+            con.print(f"raw codes ({len(counts)} distinct), most frequent: "
+                      + escape(", ".join(f"{named(c)} {k}" for c, k in top)) + escape(without))
             continue
-        table = Table(title=f"labels: {scheme}", title_justify="left")
+        table = Table(title=f"labels: {scheme}{escape(without)}", title_justify="left")
         for c in counts:
-            table.add_column(escape(c), justify="right")
+            table.add_column(escape(named(c) if scheme == "raw" else c), justify="right")
         table.add_row(*(str(v) for v in counts.values()))
         con.print(table)
     for kind in ("errors", "warnings"):

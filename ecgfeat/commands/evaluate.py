@@ -11,6 +11,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from ..resources import resolve_jobs
 from .common import STATE, UserError, console, emit_json, progress_bar
 
 EVALUATE_EXAMPLES = """Examples:
@@ -47,7 +48,7 @@ def evaluate(
     store: Optional[Path] = typer.Option(None, "--store", help="Feature store (default: <workspace>/feature_store)."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap draws for the 95% intervals."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Bootstrap seed (default: the model's training seed)."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Worker processes for the extraction (-1: all cores)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Worker processes for the extraction (-1: the cores free now, N: exactly N)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """External validation: the saved model, unchanged, with its own thresholds, on another labelled
@@ -55,13 +56,11 @@ def evaluate(
     ids), classes absent from the external set reported as such, the internal figures beside;
     written to models/<name>/external/<dataset>/ (metrics.json, predictions.parquet) and shown by
     `ecgfeat compare`."""
-    import os
-
     from ..evaluation.external import evaluate_external, find_model
 
     if n_boot < 1:
         raise UserError(f"--n-boot {n_boot}: must be at least 1")
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    jobs = resolve_jobs(jobs)
     con = console(as_json)
     folder = find_model(model, STATE.workspace / "models")
     if not data.exists():

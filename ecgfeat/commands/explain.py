@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..resources import resolve_jobs
 from .common import STATE, UserError, console, emit_json, progress_bar
 
 EXPLAIN_EXAMPLES = """Examples:
@@ -41,7 +41,7 @@ def explain(
     record: Optional[List[str]] = typer.Option(None, "--record", "-r", help="Record id to explain at patient level (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Explanations folder (default: <workspace>/reports/explain); each model gets <out>/<model>/."),
     n: Optional[int] = typer.Option(None, "--n", help="Test records explained at population level (default: 200 for tree models and lr, 30 for mlp, 50 for the cnn)."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads (-1: all cores)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads (-1: the cores free now, N: exactly N)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Explain a trained model: TreeSHAP (rf, gbm, xgb, lgbm; raw log-odds margin, rf: probability),
@@ -59,7 +59,7 @@ def explain(
     folders = [_folder(m) for m in model]
     con = console(as_json)
     out = out or STATE.workspace / "reports" / "explain"
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    jobs = resolve_jobs(jobs)
     results = []
     for folder in folders:
         doc = explain_model(folder, out, records=list(record or []), n=n, jobs=jobs, bar=progress_bar)

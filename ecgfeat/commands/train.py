@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..resources import resolve_jobs
 from .common import STATE, UserError, console, emit_json, progress_bar
 
 TRAIN_EXAMPLES = """Examples:
@@ -83,6 +84,25 @@ def _ensure_extracted(path: Path, dataset: str, store: Path, jobs: int, con) -> 
     extract_with_progress(path, store, FeatureSettings(), jobs, con, name=dataset)
 
 
+def _store_families(spec: str, store: Path, dataset: str) -> tuple[str, ...]:
+    """`--families` in the names `extract --features` uses: `tsfresh` is whichever tsfresh table the store
+    holds for the dataset (tsfresh-fast or tsfresh-efficient); a table name is accepted as it is."""
+    from ..store import FeatureStore
+
+    stored = FeatureStore(store).families(dataset)
+    out = []
+    for fam in (f.strip() for f in spec.split(",") if f.strip()):
+        if fam == "tsfresh":
+            tables = sorted(t for t in stored if t.startswith("tsfresh-"))
+            if len(tables) > 1:
+                raise UserError(f"--families tsfresh: the store holds {' and '.join(tables)} for {dataset!r}; "
+                                "name one of them")
+            fam = tables[0] if tables else fam   # absent: the store's own error names what it holds
+        if fam not in out:
+            out.append(fam)
+    return tuple(out)
+
+
 def _metrics_line(m: dict) -> str:
     mac, ci = m["macro"], m["macro_ci"]
 
@@ -102,7 +122,7 @@ def train(
     protocol: str = typer.Option("paper", "--protocol", help="paper (8/1/1 split) or cv (10-fold out-of-fold)."),
     leads: str = typer.Option("all", "--leads", help="'all', a list like I,aVR,V5, or 'each' for the 12 single-lead models."),
     record_features: bool = typer.Option(True, "--record-features/--no-record-features", help="Add the record-level (`all__`) features to lead subsets."),
-    families: Optional[str] = typer.Option(None, "--families", help="Store families to use, e.g. expert,rhythm (default: all stored but quality)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Families to use, named as in `extract --features`: expert, rhythm, tsfresh, quality (default: all stored but quality)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Classical: default (tuned) or seed (the paper's baselines). cnn: cpu (default; 100 Hz, 10 s windows) or paper (500 Hz, 30 s, 40 epochs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="cnn: maximum epochs (default: the preset's)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="cnn: batch size (default: the preset's)."),
@@ -115,13 +135,11 @@ def train(
     out: Optional[Path] = typer.Option(None, "--out", help="Models folder (default: <workspace>/models)."),
     model_name: Optional[str] = typer.Option(None, "--name", help="Model folder name (default: model-dataset-labels-protocol-leads, plus e.g. the --families, a non-default --preset or --seed)."),
     force: bool = typer.Option(False, "--force", help="Replace a model folder of the same name trained with other settings (default: refused)."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads for the estimators (-1: all cores)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Threads for the estimators (-1: the cores free now, N: exactly N)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Train one model under one evaluation protocol; save it with its out-of-sample predictions,
     thresholds and metrics (with bootstrap 95% intervals) in models/<name>/."""
-    import os
-
     from ..labels import scheme_classes
     from ..models import MODELS
     from ..models.zoo import parse_params
@@ -154,13 +172,13 @@ def train(
     _note_duplicate_leads(leads, con)
     path, dataset = _dataset_name(data, name)
     store = store or STATE.workspace / "feature_store"
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    jobs = resolve_jobs(jobs)
     if model == "cnn":
         return _train_cnn(path, dataset, labels, protocol, parse_leads(leads), cnn, preset, seed, n_boot, jobs,
                           device, resume, out, model_name, con, as_json, force)
     _ensure_extracted(path, dataset, store, jobs, con)
     lead_sets = [(lead,) for lead in LEADS] if leads == "each" else [parse_leads(leads)]
-    fams = tuple(f.strip() for f in families.split(",")) if families else None
+    fams = _store_families(families, store, dataset) if families else None
     results, t0 = [], time.perf_counter()
     for lead_set in lead_sets:
         cfg = TrainConfig(model=model, dataset=dataset, store=str(store), labels=labels, protocol=protocol,
@@ -258,7 +276,7 @@ def _train_cnn(path, dataset, labels, protocol, lead_set, cnn, preset, seed, n_b
         except KeyboardInterrupt:
             con.print(f"[red]interrupted[/red]: finished epochs are kept in "
                       f"{escape(str((out or STATE.workspace / 'models') / ('.' + name + '.ckpt')))}; the same command with --resume continues")
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
         step(total - state["all"])
     m = res["metrics"]
     con.print(f"[bold]{escape(Path(res['model_dir']).name)}[/bold]: {m['n_records']} records; macro {_metrics_line(m)}")
@@ -301,7 +319,7 @@ def _write_ranking(results: list[dict], reports: Path, seconds: float, con, cfg=
 
 
 def predict(
-    target: Path = typer.Argument(..., help="A record (.hea, CPSC .mat) or a dataset folder."),
+    target: Path = typer.Argument(..., help="A record (.hea, a WFDB base path, CPSC .mat, SPH .h5) or a dataset folder."),
     model: str = typer.Option(..., "--model", "-m", help="Model folder, or its name under <workspace>/models."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
@@ -315,20 +333,13 @@ def predict(
         folder = STATE.workspace / "models" / model
     if not folder.is_dir():
         raise UserError(f"--model {model}: no model folder there or under {STATE.workspace / 'models'}")
-    if not target.exists():
+    if not target.exists() and not Path(f"{target}.hea").is_file():   # a WFDB base path names `<it>.hea`
         raise UserError(f"{target}: no such file or folder")
     con = console(as_json)
     out = predict_records(target, folder)
     if target.is_file() and not out["records"] and out["errors"]:
         raise UserError(out["errors"][0]["reason"])  # one record asked for, and it is unreadable: say why
-    table = Table(title=escape(f"{out['model']}: {len(out['records'])} records"), title_justify="left")
-    table.add_column("record")
-    table.add_column("labels")
-    table.add_column("probabilities")
-    for r in out["records"]:
-        probs = ", ".join(f"{c} {p:.2f}" for c, p in sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:4])
-        table.add_row(escape(r["record"]), escape(", ".join(r["labels"]) or "-"), escape(probs))
-    con.print(table)
+    con.print(_prediction_table(out))
     for r in out["records"]:   # one line per record whose signal is not all there: flat / low-quality leads
         if r.get("warnings"):
             con.print(f"[yellow]warning[/yellow]: {escape(str(r['record']) + ': ' + '; '.join(r['warnings']))}")
@@ -336,3 +347,20 @@ def predict(
         con.print(f"[red]error[/red]: {escape(str(e['record']) + ': ' + str(e['reason']))}")
     if as_json:
         emit_json(out)
+
+
+def _prediction_table(out: dict) -> Table:
+    """A row per record, a column per class: its probability, starred where it reaches the class's
+    threshold (shown under the class name), so a label's margin and a near miss are both visible."""
+    thr = out["thresholds"]
+    table = Table(title=escape(f"{out['model']}: {len(out['records'])} records (probability; * = at or above "
+                               "the class threshold in the header)"), title_justify="left")
+    table.add_column("record")
+    table.add_column("labels")
+    for c in out["classes"]:
+        table.add_column(escape(f"{c}\n>= {thr[c]:.2f}"), justify="right")
+    for r in out["records"]:
+        cells = [f"[bold]{r['probabilities'][c]:.2f}*[/bold]" if c in r["labels"] else f"{r['probabilities'][c]:.2f}"
+                 for c in out["classes"]]
+        table.add_row(escape(str(r["record"])), escape(", ".join(r["labels"]) or "-"), *cells)
+    return table

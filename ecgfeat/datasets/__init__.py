@@ -6,8 +6,9 @@
 - `ludb.csv` (LUDB's ID, Rhythms ... columns) at the root -> LudbFolder (format "ludb"; a WFDB folder)
 - WFDB `.hea` headers anywhere below -> WfdbFolder (format "challenge" with `#Dx:` codes, else "wfdb")
 - `.mat` files with no `.hea` beside, and a REFERENCE.csv (or an `ECG` struct) -> CpscOriginal ("cpsc2018")
-A single record file (a `.hea`, its `.dat`/`.mat`, a CPSC `.mat`, or an SPH `.h5`) gives a dataset of
-that record (labelled from the folder's ludb.csv / metadata.csv when it is in an LUDB / SPH folder).
+A single record file (a `.hea`, its `.dat`/`.mat`, a WFDB base path without extension, a CPSC `.mat`, or
+an SPH `.h5`) gives a dataset of that record, under the id and labels its dataset gives it when it sits in
+a PTB-XL, LUDB or SPH folder (`records500/00000/00008_hr.hea` is record `8` of PTB-XL).
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def _open_file(p: Path, name: str) -> Dataset:
         for folder in (p.parent, p.parent.parent):  # LUDB: <root>/data/N.hea beside <root>/ludb.csv
             if is_ludb_folder(folder):
                 return LudbFolder(folder, name=name, only=only)
+        # PTB-XL: <root>/records500/00000/00008_hr.hea below <root>/ptbxl_database.csv - the record keeps
+        # its ecg_id (`8`, as train, explain and the store name it) and its labels
+        for folder in (p.parent.parent.parent, p.parent.parent):
+            if (folder / DATABASE).is_file() and p.parent.parent.name in ("records500", "records100"):
+                return PtbXl(folder, name=name, rate=int(p.parent.parent.name[len("records"):]), only=only)
         return WfdbFolder(p.parent, name=name, only=only)
     if ext in H5_EXTS:
         meta = find_metadata(p)
@@ -59,6 +65,8 @@ def open_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
     """The dataset at `path` (a folder or one record file), its format detected by content."""
     p = Path(path)
     name = name or ""
+    if not p.exists() and Path(f"{p}.hea").is_file():  # a WFDB record named as wfdb names it: no extension
+        p = Path(f"{p}.hea")
     if not p.exists():
         raise DatasetError(f"{p}: no such file or folder")
     if p.is_file():

@@ -45,6 +45,7 @@ def _as_id(value):
 class PtbXl(IndexedDataset):
     format: str = "ptbxl"
     rate: int | None = None  # 500 or 100; default 500 when records500/ exists, else 100
+    only: str | None = None  # one record's .hea: a dataset of that record, under its ecg_id and labels
 
     def __post_init__(self):
         self.root = Path(os.path.abspath(self.root))
@@ -106,8 +107,14 @@ class PtbXl(IndexedDataset):
             }
             refs.append(RecordRef(rid, hea, (hea, str(self.root / (rel + ".dat"))),
                                   extra=(("strat_fold", fold), ("patient_id", patient))))
-        if missing:
+        if missing and not self.only:
             self.notes["rows_without_signal"] = missing
+        if self.only:
+            want = os.path.abspath(self.only)
+            refs = [r for r in refs if os.path.abspath(r.path) == want]
+            self.index_errors = []
+            if not refs:
+                raise DatasetError(f"{self.only}: not a record of {self._db} (no row names this file)")
         return refs
 
     def read(self, ref: RecordRef, fs: float | None = None) -> Record:

@@ -134,7 +134,7 @@ class SignalCache:
         from joblib import Parallel, delayed
 
         from ..extraction import signature
-        from ..store._files import flock
+        from ..store import flock
 
         t0 = time.perf_counter()
         ds = open_dataset(path, name=self.dataset)

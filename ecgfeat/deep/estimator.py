@@ -93,8 +93,11 @@ class CNNClassifier(BaseEstimator):
 
     # -- helpers ---------------------------------------------------------------------------
     @property
-    def _s(self) -> CNNSettings:
+    def effective_settings(self) -> CNNSettings:
+        """The settings in force: ``settings``, or the defaults when it is None."""
         return self.settings or CNNSettings()
+
+    _s = effective_settings
 
     @property
     def _rows(self) -> list[int]:

@@ -20,8 +20,8 @@ def save_cnn(est, folder: Path) -> dict:
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(est.network_.state_dict(), folder / FILE)
-    return {"file": FILE, "sha256": _sha256(folder / FILE), "settings": est._s.to_dict(),
-            "leads": list(est.leads), "n_classes": int(est.n_outputs_), "n_samples": est._s.n_samples,
+    return {"file": FILE, "sha256": _sha256(folder / FILE), "settings": est.effective_settings.to_dict(),
+            "leads": list(est.leads), "n_classes": int(est.n_outputs_), "n_samples": est.effective_settings.n_samples,
             "best_epoch": int(getattr(est, "best_epoch_", 0))}
 
 

@@ -215,8 +215,9 @@ def neurokit_row(record, ref: Reference, method: str, lead: str = "II") -> Metho
     """neurokit2 (`ecg_clean`, `ecg_peaks`, `ecg_delineate(method=...)`) on one lead, beat by beat."""
     import warnings
 
-    import neurokit2 as nk
+    from ..optional import require
 
+    nk = require("neurokit2", "validate", "the neurokit2 comparison")
     fs = record.fs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -117,7 +117,7 @@ def _classical_inputs(config: dict, path: Path, name: str, store_root: Path, sch
 def _cnn_inputs(config: dict, path: Path, name: str, cache_root: Path, scheme: str, jobs: int, progress):
     """(Signals, y, labeled, groups, info, errors) from the signal cache at the network's rate."""
     from ..deep import SignalCache
-    from ..store._read import frame_targets
+    from ..store import frame_targets
 
     cache = SignalCache(cache_root, name, float(config["network"]["settings"]["fs"]))
     cache.build(path, jobs=jobs, progress=progress)

@@ -72,10 +72,10 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
     from . import plots
     from .groups import CNN_MIN_RATIO, EXPECTED_REGIONS, MECHANISM
     from .regions import region_hit
-    from .run import _base_doc, _ground_truth, fresh_folder, has_ground_truth, resolve
+    from .run import base_doc, add_ground_truth, fresh_folder, has_ground_truth, resolve
 
     classes = config["classes"]
-    sig, _ = SignalCache(resolve(config["cache"], folder), config["dataset"], est._s.fs).open()
+    sig, _ = SignalCache(resolve(config["cache"], folder), config["dataset"], est.effective_settings.fs).open()
     ids = [str(r) for r in sig.ids]
     pos = {r: k for k, r in enumerate(ids)}
     missing = [r for r in records if r not in pos]
@@ -91,10 +91,10 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
         params.index = params.index.astype(str)
     sample = _round_robin(pred, classes, set(pos), n, config["seed"])
     jobs_list = [(r, j) for r in sample for j, c in enumerate(classes) if pred.loc[r, f"y_true__{c}"] == 1]
-    doc = _base_doc(config, "shap.DeepExplainer", "logit (log-odds) of each class")
+    doc = base_doc(config, "shap.DeepExplainer", "logit (log-odds) of each class")
     doc.update(n_records=len(sample), records_from=("labelled records, in-sample for the cv refit" if doc["in_sample"]
                                                    else "test fold(s) of predictions.parquet") + ", class by class in turn",
-               background=len(att.background), window_s=est._s.window_s, fs=est._s.fs)
+               background=len(att.background), window_s=est.effective_settings.window_s, fs=est.effective_settings.fs)
     mass = {c: [] for c in classes}
     dens = {c: [] for c in classes}
     t = time.perf_counter()
@@ -120,7 +120,7 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
     doc["top_features_are"] = "leads ranked by mean |attribution| (a cnn has no named features)"
     if params is not None:
         checks = {c: region_hit(c, _mean([d["per_mv"] for d in dens[c]])) for c in classes if dens[c]}
-        _ground_truth(doc, checks)
+        add_ground_truth(doc, checks)
         doc["expected"] = {c: {"mechanism": MECHANISM[c], "region": EXPECTED_REGIONS.get(c)} for c in classes}
         doc["ground_truth_measure"] = ("attribution per mV of input-to-background distance, per second of region; "
                                        f"hit: the expected region at least {CNN_MIN_RATIO} times as dense as the rest of the record "
@@ -146,7 +146,7 @@ def explain_cnn(folder: Path, config, est, pred, out: Path, records, n, jobs, ba
 
 def _record(rid, i, att, est, sig, config, pred, params, out, figs) -> dict:
     from . import plots
-    from .run import _safe, predicted_classes
+    from .run import safe_name, predicted_classes
 
     classes = config["classes"]
     proba = est.predict_proba(sig[[i]])[0]
@@ -168,11 +168,11 @@ def _record(rid, i, att, est, sig, config, pred, params, out, figs) -> dict:
             item["check"] = region_hit(c, d["per_mv"])
         head = f"{rid}: {c} (p = {proba[j]:.2f}), DeepSHAP of the logit, window at {res['start'] / att.fs:.1f} s"
         figs.append(plots.ecg_attribution(res["x"], res["t"], res["values"], list(est.leads), c, head,
-                                          out / f"record_{_safe(rid)}_{_safe(c)}_attribution.png"))
+                                          out / f"record_{safe_name(rid)}_{safe_name(c)}_attribution.png"))
         arrays[f"{c}__values"], arrays[f"{c}__t"], arrays[f"{c}__x"] = res["values"], res["t"], res["x"]
         entry["classes"][c] = item
-    np.savez_compressed(out / f"record_{_safe(rid)}.npz", leads=np.array(est.leads), **arrays)
-    entry["arrays"] = f"record_{_safe(rid)}.npz"
+    np.savez_compressed(out / f"record_{safe_name(rid)}.npz", leads=np.array(est.leads), **arrays)
+    entry["arrays"] = f"record_{safe_name(rid)}.npz"
     return entry
 
 

@@ -90,9 +90,9 @@ class DeepAttributor:
         import torch
 
         self.est, self.sig, self.threads = est, sig, max(1, int(threads))
-        self.n = est._s.n_samples
+        self.n = est.effective_settings.n_samples
         self.rows = est._rows
-        self.fs = float(est._s.fs)
+        self.fs = float(est.effective_settings.fs)
         self.background = torch.from_numpy(np.stack([self.window(i)[0] for i in background_idx]))
         self.method = "shap.DeepExplainer"
         self.fallback_reason: str | None = None

@@ -70,7 +70,10 @@ def predicted_classes(proba: np.ndarray, classes: list[str], thresholds: dict) -
 def explain_model(folder: str | Path, out_root: str | Path, records: list[str] | None = None, n: int | None = None,
                   jobs: int = 1, bar=None) -> dict:
     """Explain one model; returns the explain.json document (with "explain_json", its path)."""
+    from ..optional import require
     from ..predict import load_model
+
+    require("shap", "explain", "ecgfeat explain (SHAP)")
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():    # shap 0.51's colour maps call matplotlib methods marked for deprecation
@@ -132,16 +135,16 @@ def keep_earlier_records(path: Path, doc: dict) -> None:
         for rid, e in (old.get("records") or {}).items():
             if rid not in doc.get("records", {}) and isinstance(e, dict):
                 kept[rid] = {**e, "earlier_run": e.get("earlier_run") or old.get("created")}
-    prefixes = [f"record_{_safe(r)}" for r in list(doc.get("records", {})) + list(kept)]
+    prefixes = [f"record_{safe_name(r)}" for r in list(doc.get("records", {})) + list(kept)]
     for f in list(path.parent.glob("record_*")):
         if not any(f.name == p + ".npz" or f.name.startswith(p + "_") for p in prefixes):
             f.unlink()
-    earlier = [f for f in old.get("figures") or [] if any(f.startswith(f"record_{_safe(r)}_") for r in kept)]
+    earlier = [f for f in old.get("figures") or [] if any(f.startswith(f"record_{safe_name(r)}_") for r in kept)]
     doc["records"] = {**kept, **doc.get("records", {})}
     doc["figures"] = list(doc.get("figures", [])) + [f for f in earlier if (path.parent / f).exists()]
 
 
-def _base_doc(config: dict, method: str, output: str) -> dict:
+def base_doc(config: dict, method: str, output: str) -> dict:
     import shap
 
     return {"model": config["name"], "estimator": config["model"], "dataset": config["dataset"],
@@ -160,7 +163,7 @@ def in_sample_note(config: dict) -> dict:
             "the explained records are in-sample (trained on), not test records; the out-of-fold metrics are in metrics.json"}
 
 
-def _ground_truth(doc: dict, checks: dict[str, dict | None]) -> None:
+def add_ground_truth(doc: dict, checks: dict[str, dict | None]) -> None:
     """SPEC keys: ground_truth {class: bool} and hits; the evidence in ground_truth_detail."""
     from .groups import CNN_MIN_RATIO, MIN_SHARE, NOT_CHECKED
 
@@ -228,7 +231,7 @@ def explain_features(folder, config, est, pred, out: Path, records, n, jobs, bar
     t = time.perf_counter()
     with threadpool_limits(max(1, jobs)):
         ts, method = make_explainer(config["model"], est, classes, X, pred, config["seed"])
-        doc = _base_doc(config, method, units)
+        doc = base_doc(config, method, units)
         doc.update(n_records=len(ids), n_features=len(names),
                    records_from="labelled records, in-sample for the cv refit" if doc["in_sample"] else "test fold(s) of predictions.parquet")
         with bar(f"{method.split(' (')[0]} per class", len(ts.explainers), unit="classes") as advance:
@@ -238,7 +241,7 @@ def explain_features(folder, config, est, pred, out: Path, records, n, jobs, bar
     doc["per_class"] = {c: {k: s[k] for k in ("top_features", "top_importance", "lead_importance", "family_importance")}
                         | {"expected_value": round(s["expected_value"], 5)} for c, s in pop.items()}
     if has_ground_truth(config):
-        _ground_truth(doc, {c: s["check"] for c, s in pop.items()})
+        add_ground_truth(doc, {c: s["check"] for c, s in pop.items()})
         doc["expected"] = {c: {"mechanism": MECHANISM[c], "patterns": EXPECTED_FEATURES[c]} for c in pop if c in EXPECTED_FEATURES}
     positives = {c: int(pred.loc[ids, f"y_true__{c}"].sum()) for c in pop if f"y_true__{c}" in pred.columns}
     doc.update(clinical_summary(config["labels"], {c: clinical_check(config["labels"], c, [names[k] for k in s["order"]],
@@ -257,7 +260,7 @@ def explain_features(folder, config, est, pred, out: Path, records, n, jobs, bar
                               "share of the class's mean |SHAP|"))
     with bar("beeswarm plots", len(shown), unit="classes") as advance:
         for c in shown:
-            figs.append(plots.beeswarm(pop[c]["values"], A, names, c, units, out / f"beeswarm_{_safe(c)}.png"))
+            figs.append(plots.beeswarm(pop[c]["values"], A, names, c, units, out / f"beeswarm_{safe_name(c)}.png"))
             advance(1)
     doc["records"] = {}
     with bar("patient level", len(records), unit="records") as advance:
@@ -286,10 +289,10 @@ def _tree_record(rid, X, est, ts, config, pred, out, figs) -> dict:
     for c, r in rec.items():
         head = f"{rid}: {c} (p = {proba[classes.index(c)]:.2f}; f(x) = {r['output']:.2f} {OUTPUT[config['model']].split(' (')[0]})"
         figs.append(plots.waterfall(r["values"], r["expected_value"], x[0], names, c, head,
-                                    out / f"record_{_safe(rid)}_{_safe(c)}_waterfall.png"))
+                                    out / f"record_{safe_name(rid)}_{safe_name(c)}_waterfall.png"))
         if signal is not None:
             figs.append(plots.ecg_reasons(signal[0], signal[1], r["lead_mass"], r["reasons"], c, head,
-                                          out / f"record_{_safe(rid)}_{_safe(c)}_ecg.png"))
+                                          out / f"record_{safe_name(rid)}_{safe_name(c)}_ecg.png"))
         entry["classes"][c] = {k: r[k] for k in ("expected_value", "output", "reasons", "lead_mass")}
     return entry
 
@@ -326,7 +329,7 @@ def _raw_signal(config: dict, rid: str):
     return rec.signal, float(rec.fs)
 
 
-def _safe(text: str) -> str:
+def safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(text))
 
 

@@ -86,7 +86,7 @@ def holm(pvalues: list[float | None]) -> list[float | None]:
     return out
 
 
-def _find(group: Group, name: str) -> ModelRun | None:
+def find_run(group: Group, name: str) -> ModelRun | None:
     """The run of `group` called `name` (its folder name, else its short label, e.g. `xgb`)."""
     for key in ("name", "label"):
         hits = [r for r in group.runs if getattr(r, key) == name]
@@ -102,7 +102,7 @@ def choose_pairs(group: Group, baseline: str | None = None, against: str | None 
     against every cnn run, else (no cnn, or no classical model) every pair of models; with more
     than one comparison the verdicts are Holm-corrected."""
     if baseline and against:
-        a, b = _find(group, baseline), _find(group, against)
+        a, b = find_run(group, baseline), find_run(group, against)
         if a is not None and b is not None and a is not b:
             return [(a, b)], f"the pair named by the user (--baseline {baseline} --against {against})"
     classical = [r for r in group.runs if not r.is_cnn]

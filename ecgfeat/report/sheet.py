@@ -110,7 +110,7 @@ def _ecgfeat_marks(ana) -> tuple[Marks, dict, int, int]:
             continue
         for b, f in enumerate(fid):
             faint = in_median is not None and b not in in_median     # a beat the median leaves out
-            s = lambda i: None if i is None else (f + (i - tp.pre)) / fs  # noqa: E731
+            s = lambda i, f=f: None if i is None else (f + (i - tp.pre)) / fs  # noqa: E731
             # ecgfeat has no T onset: its T bracket runs from the T peak to the T end
             waves.append((kind, s(on), s(peak), s(off), faint))
     names = (("P on", d.p_on), ("P off", d.p_off), ("QRS on", d.qrs_on), ("QRS off", d.qrs_off),
@@ -164,7 +164,7 @@ def annotation_global(marks: dict, beat_times: np.ndarray, pre_s: float, length_
                 if 0 <= tau < length_s:
                     per_beat.setdefault((name, b), []).append(tau)
     out: dict[str, list[float]] = {}
-    for (name, b), vals in per_beat.items():
+    for (name, _beat), vals in per_beat.items():
         out.setdefault(name, []).append(min(vals) if name.endswith("on") else max(vals))
     return {name: float(np.median(v)) for name, v in out.items() if v}
 

@@ -12,10 +12,15 @@ duckdb reads of `<root>/<dataset>/<table>` need no ecgfeat.
 from .results import RecordResult, StoreError, StoreLockedError
 
 
+_LAZY = {"FeatureStore": "store", "StoreData": "store", "frame_targets": "_read", "fsync_dir": "_files",
+         "flock": "_files"}
+
+
 def __getattr__(name):  # FeatureStore needs pandas + pyarrow; workers import only RecordResult
-    if name in ("FeatureStore", "StoreData"):
-        from . import store
-        return getattr(store, name)
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["FeatureStore", "RecordResult", "StoreData", "StoreError", "StoreLockedError"]
+__all__ = ["FeatureStore", "RecordResult", "StoreData", "StoreError", "StoreLockedError", "frame_targets",
+           "fsync_dir", "flock"]

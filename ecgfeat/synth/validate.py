@@ -18,8 +18,11 @@ import numpy as np
 
 def neurokit_agreement(folder: str | Path, lead: str = "II", tolerance_ms: float = 20.0) -> dict:
     """R peaks found per true beat, and |PR(neurokit2) - PR(params)| <= tolerance per record."""
-    import neurokit2 as nk
     import wfdb
+
+    from ..optional import require
+
+    nk = require("neurokit2", "validate", "the synthetic set's neurokit2 check")
 
     from ..vocab import LEADS
     from . import read_params
