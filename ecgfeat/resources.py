@@ -1,18 +1,19 @@
 """How many CPU threads a run may keep busy: one policy for extract, train, evaluate and explain.
 
-On a shared machine the cores a process may use (`os.sched_getaffinity`: a container's cpuset, `taskset`)
-are not all free: other processes hold some of them. OpenMP runtimes (xgboost, lightgbm, sklearn's
-HistGradientBoosting, torch) spin-wait on a core they do not get, so two threads on one free core run
-*slower* than one (measured on this project: `train --model xgb --jobs 2` at load 4-6 took 252 s against
-25.8 s with `--jobs 1`). So `--jobs -1` (the default) means the cores free now, not the cores present:
+On a shared machine the cores a process may use (`os.sched_getaffinity`: a container's cpuset, `taskset`;
+and a cgroup v2 CPU quota, `/sys/fs/cgroup/cpu.max`) are not all free: other processes hold some of them.
+OpenMP runtimes (xgboost, lightgbm, sklearn's HistGradientBoosting, torch) spin-wait on a core they do not
+get, so two threads on one free core run *slower* than one (measured on this project: `train --model xgb
+--jobs 2` at load 4-6 took 252 s against 25.8 s with `--jobs 1`). So `--jobs -1` (the default) means the
+cores free now, not the cores present:
 
     free = usable cores - other runnable work,   at least 1
 
-where "other runnable work" is the smaller of the 1-minute load average and the kernel's count of runnable
-tasks at this instant (`/proc/loadavg`, field 4, minus this process). The load average lags by a minute in
-both directions (a competitor that just started is not in it yet; one that just ended still is); the
-instant count is noisy; the smaller of the two errs towards using a core that may be free, and never
-counts a finished job. An explicit `--jobs N` (N > 0) is the user's call and is taken as given.
+"Other runnable work" is the kernel's count of runnable tasks (`/proc/loadavg`, field 4, this process
+left out), averaged over three samples 10 ms apart. Not the load average: it lags by a minute both ways (a
+competitor that just started is not in it yet; the previous step of a pipeline that just ended still is).
+Where /proc is missing (macOS) the 1-minute load average stands in. An explicit `--jobs N` (N > 0) is the
+user's call and is taken as given.
 
 `OMP_WAIT_POLICY=PASSIVE` (set by the CLI before any OpenMP library loads, unless the user set it) makes
 idle OpenMP threads sleep instead of spinning, which bounds the damage when a competitor appears
@@ -27,7 +28,9 @@ True
 
 from __future__ import annotations
 
+import math
 import os
+import time
 
 __all__ = ["usable_cores", "busy_elsewhere", "free_cores", "resolve_jobs", "quiet_openmp", "JOBS_HELP"]
 
@@ -36,11 +39,19 @@ JOBS_HELP = ("Parallel jobs: -1 = the cores free now (usable cores minus the mac
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity set; `os.cpu_count()` where that is unknown)."""
+    """The cores this process may run on: its CPU affinity set, capped by a cgroup v2 CPU quota."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def _runnable_now() -> int | None:
@@ -53,19 +64,28 @@ def _runnable_now() -> int | None:
     return max(0, running - 1)
 
 
-def busy_elsewhere() -> float:
-    """Cores' worth of other work: min(1-minute load average, runnable tasks now); 0 when unknown."""
+def busy_elsewhere(samples: int = 3, interval_s: float = 0.01) -> float:
+    """Cores' worth of other work: runnable tasks now (mean of `samples`), else the 1-minute load average."""
+    counts = []
+    for k in range(samples):
+        now = _runnable_now()
+        if now is None:
+            break
+        counts.append(now)
+        if k + 1 < samples:
+            time.sleep(interval_s)
+    if counts:
+        return sum(counts) / len(counts)
     try:
-        load = os.getloadavg()[0]
+        return float(os.getloadavg()[0])
     except (AttributeError, OSError):
-        load = 0.0
-    now = _runnable_now()
-    return float(load if now is None else min(load, now))
+        return 0.0
 
 
 def free_cores() -> int:
     """Usable cores minus the other work running on them, at least 1."""
-    return max(1, min(usable_cores(), round(usable_cores() - busy_elsewhere())))
+    cores = usable_cores()
+    return max(1, min(cores, round(cores - busy_elsewhere())))
 
 
 def resolve_jobs(jobs: int | None) -> int:
