@@ -1,27 +1,28 @@
-"""Extraction speed and memory on real records, and the naive route for comparison.
+"""Extraction speed, serial fraction, start-up, memory and store size, and the seed's extractor, in one run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py [--data ../shared/data/ptbxl-500] [--jobs 2] [--naive 10]
-    OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py --scheduler local:2 [--naive 0]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py --seed-src /path/to/ecg-diagnosis \\
+        [--data ../shared/data/ptbxl-500] [--synth /tmp/syn10k] [--rss-sizes 1000,10000] [--seed-n 100]
 
-Prints: cold and warm `ecgfeat extract` (default features) with --jobs 2 (records/s as reported by
-extract itself, and the wall time of the whole command), peak RSS of the whole process tree for
-100 and for all records, and the naive route (neurokit2 `ecg_process` + tsfresh
-EfficientFCParameters on each lead, one thread per worker, the same number of joblib workers) on
---naive records. Two labelled ratios follow, because they answer different questions:
-
-1. "against the route a user would otherwise run": ecgfeat extract (45 curated tsfresh features per
-   lead on the 100 Hz diagnostic band, its own delineation at 500 Hz) over the naive route above
-   (777 EfficientFCParameters features per lead at the native 500 Hz plus a full ecg_process). Most
-   of that ratio is doing less work, not doing the same work faster.
-2. "like for like", on --like records (default 20), each side timed on the same input:
-   - tsfresh family: the same 45 FAST_SET calculators on the same 12 leads at the same 100 Hz,
-     ecgfeat's vectorised `tsfresh_fast` against `tsfresh.extract_features(default_fc_parameters=FAST_SET)`;
-   - delineation: `ecgfeat.features.extract.analyse` (beat detection on all 12 leads, median beats,
-     delineation) against neurokit2 `ecg_peaks` + `ecg_delineate` (dwt) on the same 12 leads at the
-     same 500 Hz.
-`--only-like` skips the extract runs and the naive route and prints ratio 2 only. With --scheduler
-(local:N or tcp://host:port; needs the dask extra) a cold run on Dask is added and compared with
-the joblib cold run: records/s of each and the Dask overhead (target <= 20%).
+Prints, from one run (each figure says how it was taken):
+- cold `ecgfeat extract` of --data (default features) with --jobs 1 and --jobs 2: records/s as extract
+  reports it (in-run) and over the whole command (start-up included), and the speed-up (target >= 1.85x);
+- the serial fraction of the --jobs 2 run: CPU seconds of this process tree's processes, sampled from
+  /proc: the parent (planning, receiving, writing, compaction, its imports) against the workers,
+  per record (target: parent <= 5% of a worker);
+- the warm whole command (nothing to do; target <= 0.5 s) and store bytes per record;
+- peak RSS of the process tree (every process, summed) extracting the first N records of the
+  synthetic dataset --synth for each N of --rss-sizes (target: the largest within 10% of the
+  smallest), with the parent's CPU per record between the sizes (its marginal cost);
+- the seed's own extractor, one process, on --seed-n records of --data: `extract_features` of the
+  seed's expert_features.py (its repository's checkout at --seed-src; per lead: percentiles and
+  moments, a db10 wavelet decomposition and the entropy and statistics of every coefficient
+  band, read with wfdb.rdsamp as the seed's baselines.py does), then the whole `extract --jobs 2`
+  command's records/s over that rate (target >= 4x). The seed imports biosppy without using it
+  in that function; when biosppy is not installed an empty stand-in module is put in its place.
+`--scheduler local:N` adds a cold run on Dask and its overhead against joblib --jobs 2; `--naive N` adds the naive route (neurokit2 `ecg_process` + tsfresh EfficientFCParameters on each lead,
+--jobs 2 joblib workers) on N records and its ratio to extract; `--like N` the like-for-like ratios
+(the same 45 FAST_SET calculators: tsfresh against ecgfeat's tsfresh_fast; neurokit2 ecg_peaks +
+ecg_delineate(dwt) against ecgfeat's analyse, on the same 12 leads); `--only-like` prints those alone.
 """
 
 from __future__ import annotations
@@ -37,51 +38,101 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CLK = os.sysconf("SC_CLK_TCK")
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Sum of VmRSS over a process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
+def _procs() -> dict[int, tuple[int, float, int]]:
+    """{pid: (ppid, CPU seconds, RSS kB)} of every process, from /proc."""
+    out = {}
     for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    total, todo = 0, [pid]
+        if not d.isdigit():
+            continue
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            rss = next((int(line.split()[1]) for line in open(f"/proc/{d}/status") if line.startswith("VmRSS:")), 0)
+            out[int(d)] = (int(f[1]), (int(f[11]) + int(f[12])) / CLK, rss)
+        except (OSError, IndexError, ValueError, StopIteration):
+            pass
+    return out
+
+
+def _tree(root: int, procs: dict) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
     while todo:
         p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            for line in open(f"/proc/{p}/status"):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+        out.append(p)
+        todo += kids.get(p, [])
+    return out
 
 
-def run_cli(args: list[str]) -> tuple[dict, float, int]:
-    """(extract --json output, wall seconds, peak RSS of the process tree in MB)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def run_cli(args: list[str]) -> dict:
+    """Run `ecgfeat ARGS --json`: its output, wall seconds, peak tree RSS (MB), CPU s per process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "ecgfeat", *args, "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, text=True)
-    peak = [0]
+                            stderr=subprocess.DEVNULL, env=ENV, text=True, cwd=ROOT)
+    peak, cpu = [0], {}
 
     def sample():
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            time.sleep(0.05)
+            procs = _procs()
+            pids = _tree(proc.pid, procs)
+            peak[0] = max(peak[0], sum(procs[p][2] for p in pids if p in procs))
+            for p in pids:
+                if p in procs:
+                    cpu[p] = max(cpu.get(p, 0.0), procs[p][1])
+            time.sleep(0.02)
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
     out, _ = proc.communicate()
+    wall = time.perf_counter() - t0
     t.join()
     if proc.returncode:
         raise SystemExit(f"ecgfeat {' '.join(args)} failed ({proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1]), time.perf_counter() - t0, peak[0] // 1024
+    parent = cpu.pop(proc.pid, 0.0)
+    return {"out": json.loads(out.strip().splitlines()[-1]), "wall": wall, "rss_mb": peak[0] / 1024,
+            "parent_cpu": parent, "children_cpu": sorted(cpu.values(), reverse=True)}
+
+
+def split_cpu(run: dict, workers: int) -> tuple[float, float]:
+    """(parent side, workers) CPU s: the `workers` busiest children are workers; the others
+    (joblib's resource tracker and the like) count with the parent."""
+    kids = run["children_cpu"]
+    return run["parent_cpu"] + sum(kids[workers:]), sum(kids[:workers])
+
+
+def seed_rate(data: str, seed_src: str, n: int) -> tuple[float, int]:
+    """(records/s, records) of the seed's extract_features in this process, one thread."""
+    import types
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    from ecgfeat.datasets import open_dataset
+
+    try:
+        import biosppy  # noqa: F401
+    except ImportError:   # imported, not used, by the function timed here
+        stub = types.ModuleType("biosppy")
+        stub.ecg, stub.tools = types.ModuleType("biosppy.ecg"), types.ModuleType("biosppy.tools")
+        sys.modules.update({"biosppy": stub, "biosppy.ecg": stub.ecg, "biosppy.tools": stub.tools})
+    sys.path.insert(0, seed_src)
+    import scipy.stats  # noqa: F401  (the seed calls scipy.stats.entropy after `import scipy`)
+    import wfdb
+    from expert_features import extract_features
+
+    paths = [os.path.splitext(r.path)[0] for r in open_dataset(data).refs()[:n]]
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        extract_features(wfdb.rdsamp(paths[0])[0])    # warm: the first call loads pywt's tables
+        t0 = time.perf_counter()
+        for p in paths:
+            extract_features(wfdb.rdsamp(p)[0])
+        return len(paths) / (time.perf_counter() - t0), len(paths)
 
 
 def naive_one(path: str, record_id: str) -> float:
@@ -178,64 +229,97 @@ def print_like(like: dict) -> None:
           f"{s['neurokit2'] / s['analyse']:.1f}x ({like['nk_failed_leads']} neurokit2 lead(s) failed and were skipped)")
 
 
+def bytes_of(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "ptbxl-500"))
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--naive", type=int, default=10, help="records for the naive route (0: skip it)")
-    ap.add_argument("--scheduler", help="also run the cold extract on Dask (local:N or tcp://host:port)")
-    ap.add_argument("--like", type=int, default=20, help="records for the like-for-like ratio (0: skip it)")
-    ap.add_argument("--only-like", action="store_true", help="print the like-for-like ratio only")
+    ap.add_argument("--synth", help="a synthetic dataset folder (ecgfeat data synth OUT --n N) for the RSS runs")
+    ap.add_argument("--rss-sizes", default="1000,10000", help="records of --synth for the RSS runs")
+    ap.add_argument("--seed-src", help="a checkout of the seed's repository (its expert_features.py)")
+    ap.add_argument("--seed-n", type=int, default=100, help="records for the seed's extractor")
+    ap.add_argument("--scheduler", help="also a cold run on Dask (local:N or tcp://host:port; the dask extra)")
+    ap.add_argument("--naive", type=int, default=0, help="records for the naive route (0: skip it)")
+    ap.add_argument("--like", type=int, default=0, help="records for the like-for-like ratios (0: skip them)")
+    ap.add_argument("--only-like", action="store_true", help="print the like-for-like ratios only")
     args = ap.parse_args()
     if not Path(args.data).exists():
         raise SystemExit(f"{args.data}: not found (the shared real data lives in ../shared/data)")
     if args.only_like:
         print_like(like_for_like(args.data, args.like or 20))
         return
+    print(f"load before: {open('/proc/loadavg').read().split()[:3]} (1/5/15-min), {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        store = str(Path(tmp) / "store")
-        cold, cold_wall, cold_rss = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
-        warm, warm_wall, _ = run_cli(["extract", args.data, "--store", store, "--jobs", str(args.jobs)])
-        small, _, small_rss = run_cli(["extract", args.data, "--store", str(Path(tmp) / "s100"), "--jobs", str(args.jobs), "--limit", "100"])
-        if args.scheduler:
-            dask, dask_wall, dask_rss = run_cli(["extract", args.data, "--store", str(Path(tmp) / "dask"),
-                                                 "--scheduler", args.scheduler])
-    n = cold["records"]
-    print(f"dataset {args.data}: {n} records, default features ({', '.join(cold['families'])}), --jobs {args.jobs}")
-    print(f"cold: {cold['computed']} records in {cold['seconds']:.2f} s = {cold['records_per_s']:.1f} records/s "
-          f"(whole command incl. start-up: {cold_wall:.2f} s = {n / cold_wall:.1f} records/s; target >= 30)")
-    print(f"warm: {warm['computed']} computed, {warm['skipped']} skipped in {warm['seconds']:.3f} s = "
-          f"{100 * warm['seconds'] / cold['seconds']:.2f}% of cold (target <= 2%); whole command {warm_wall:.2f} s")
-    print(f"peak RSS of the process tree: {small_rss} MB for {small['records']} records, {cold_rss} MB for {n} records")
-    if args.scheduler:
-        net = dask["computed"] / (dask["seconds"] - dask["cluster_start_s"])
-        overhead = 100 * (cold["records_per_s"] / dask["records_per_s"] - 1)
-        print(f"dask --scheduler {args.scheduler}: {dask['computed']} records in {dask['seconds']:.2f} s = "
-              f"{dask['records_per_s']:.1f} records/s ({net:.1f} records/s after the cluster's "
-              f"{dask['cluster_start_s']:.1f} s start; whole command {dask_wall:.2f} s, peak RSS {dask_rss} MB)")
-        print(f"joblib --jobs {args.jobs}: {cold['records_per_s']:.1f} records/s; "
-              f"dask overhead = {overhead:+.1f}% of the joblib time (target <= 20%)")
-    if not args.naive:
-        if args.like:
-            print_like(like_for_like(args.data, args.like))
-        return
+        s1, s2 = str(Path(tmp) / "j1"), str(Path(tmp) / "j2")
+        j1 = run_cli(["extract", args.data, "--store", s1, "--jobs", "1"])
+        j2 = run_cli(["extract", args.data, "--store", s2, "--jobs", "2"])
+        warm = [run_cli(["extract", args.data, "--store", s2, "--jobs", "2"]) for _ in range(3)]
+        store_bytes = bytes_of(Path(s2))
+        dask = run_cli(["extract", args.data, "--store", str(Path(tmp) / "dask"), "--scheduler", args.scheduler]) \
+            if args.scheduler else None
+        rss = []
+        if args.synth:
+            for n in (int(x) for x in args.rss_sizes.split(",")):
+                rss.append((n, run_cli(["extract", args.synth, "--store", str(Path(tmp) / f"s{n}"), "--jobs", "2",
+                                        "--limit", str(n)])))
+                rss[-1][1]["bytes"] = bytes_of(Path(tmp) / f"s{n}")
+    n = j1["out"]["computed"]
+    assert n == j2["out"]["computed"] and warm[0]["out"]["computed"] == 0
+    r1, r2 = j1["out"]["records_per_s"], j2["out"]["records_per_s"]
+    w1, w2 = n / j1["wall"], n / j2["wall"]
+    print(f"dataset {args.data}: {n} records, default features ({', '.join(j1['out']['families'])})")
+    print(f"--jobs 1: {r1:.1f} records/s in-run, whole command {j1['wall']:.2f} s = {w1:.1f} records/s")
+    print(f"--jobs 2: {r2:.1f} records/s in-run, whole command {j2['wall']:.2f} s = {w2:.1f} records/s")
+    print(f"speed-up --jobs 2 / --jobs 1: {r2 / r1:.2f}x in-run, {w2 / w1:.2f}x whole command (target >= 1.85x)")
+    par, wrk = split_cpu(j2, 2)
+    print(f"CPU of the --jobs 2 run: parent {par:.2f} s = {1000 * par / n:.2f} ms/record, workers {wrk:.2f} s = "
+          f"{1000 * wrk / n:.1f} ms/record; parent / workers = {100 * par / wrk:.1f}% (target <= 5%; the parent's "
+          f"figure includes its start-up)")
+    walls = ", ".join(f"{w['wall']:.3f}" for w in warm)
+    print(f"warm whole command (nothing to do), 3 runs: {walls} s (target <= 0.5 s)")
+    print(f"store: {store_bytes / n / 1024:.1f} KB per record ({store_bytes / 1e6:.2f} MB for {n} records)")
+    if dask:
+        d = dask["out"]
+        net = d["computed"] / (d["seconds"] - d["cluster_start_s"])
+        print(f"dask --scheduler {args.scheduler}: {d['records_per_s']:.1f} records/s ({net:.1f} after the cluster's "
+              f"{d['cluster_start_s']:.1f} s start; whole command {dask['wall']:.2f} s, peak RSS {dask['rss_mb']:.0f} MB); "
+              f"overhead against joblib --jobs 2 = {100 * (r2 / d['records_per_s'] - 1):+.1f}% (target <= 20%)")
+    if rss:
+        (na, a), (nb, b) = rss[0], rss[-1]
+        line = ", ".join(f"{m:,} records {r['rss_mb']:.0f} MB ({r['out']['records_per_s']:.1f} rec/s, "
+                         f"{r['bytes'] / m / 1024:.1f} KB/record stored)" for m, r in rss)
+        print(f"peak RSS of the process tree, synthetic {args.synth}, --jobs 2: {line}; "
+              f"{nb:,} / {na:,} = {b['rss_mb'] / a['rss_mb']:.3f} (target <= 1.10)")
+        if nb > na:
+            (pa_, wa), (pb, wb) = split_cpu(a, 2), split_cpu(b, 2)
+            print(f"parent CPU per record between {na:,} and {nb:,} records (its marginal cost): "
+                  f"{1000 * (pb - pa_) / (nb - na):.2f} ms against the workers' {1000 * (wb - wa) / (nb - na):.1f} ms "
+                  f"= {100 * (pb - pa_) / (wb - wa):.1f}%")
+    if args.seed_src:
+        rate, m = seed_rate(args.data, args.seed_src, args.seed_n)
+        print(f"seed's extractor (expert_features.extract_features, one process, one thread, wfdb.rdsamp): "
+              f"{rate:.1f} records/s on {m} records")
+        print(f"whole `extract --jobs 2` command / seed per process: {w2:.1f} / {rate:.1f} = {w2 / rate:.2f}x "
+              f"(target >= 4x); in-run {r2 / rate:.2f}x")
+    else:
+        print("seed's extractor: skipped (--seed-src: a checkout of the seed's repository)")
+    if args.naive:
+        from joblib import Parallel, delayed
 
-    from joblib import Parallel, delayed
-
-    from ecgfeat.datasets import open_dataset
-    ids = [r.record_id for r in open_dataset(args.data).refs()[: args.naive]]
-    t0 = time.perf_counter()
-    per = Parallel(n_jobs=args.jobs)(delayed(naive_one)(args.data, rid) for rid in ids)
-    naive_wall = time.perf_counter() - t0
-    naive_rate = len(ids) / naive_wall
-    print(f"naive (neurokit2 ecg_process + tsfresh EfficientFCParameters per lead, {args.jobs} jobs): {len(ids)} records "
-          f"in {naive_wall:.1f} s = {naive_rate:.3f} records/s ({sum(per) / len(per):.1f} s per record per core)")
-    print(f"ratio 1, against the route a user would otherwise run (neurokit2 ecg_process + tsfresh "
-          f"EfficientFCParameters, 777 features per lead at the native rate): ecgfeat extract (default features: "
-          f"45 tsfresh features per lead at 100 Hz, its own delineation) = {cold['records_per_s'] / naive_rate:.0f}x "
-          f"records/s (target >= 100x); mostly less work, see ratio 2")
+        from ecgfeat.datasets import open_dataset
+        ids = [r.record_id for r in open_dataset(args.data).refs()[: args.naive]]
+        t0 = time.perf_counter()
+        per = Parallel(n_jobs=2)(delayed(naive_one)(args.data, rid) for rid in ids)
+        naive_rate = len(ids) / (time.perf_counter() - t0)
+        print(f"naive (neurokit2 ecg_process + tsfresh EfficientFCParameters per lead, 2 jobs): {len(ids)} records "
+              f"= {naive_rate:.3f} records/s ({sum(per) / len(per):.1f} s per record per core); extract --jobs 2 "
+              f"in-run = {r2 / naive_rate:.0f}x (777 features per lead at the native rate against 45 at 100 Hz: "
+              f"mostly less work, see the like-for-like ratios)")
     if args.like:
         print_like(like_for_like(args.data, args.like))
+    print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,20 @@
 For each record the run decides what the store lacks: a record whose files are unchanged (stat
 signature, else content hash) and whose every requested family is stored at the current version
 (or failed at it) is skipped; otherwise only the missing or outdated families are computed.
-Records are processed in chunks by joblib workers (one BLAS/OpenMP thread each) or, with
-`scheduler`, by the workers of a Dask cluster (cluster.py); either way this process writes the
-results in batches, each batch an atomic commit of the store, so a kill loses at most the batch in
-flight and the next run finishes the rest. The store is compacted at the end. A second run on a
-store that another run is writing waits for the writer lock, then plans again.
+
+Who does what. This process only plans and writes: it stats the record files and reads the
+store's key columns. Workers (joblib processes with one BLAS/OpenMP thread each, or with
+`scheduler` the workers of a Dask cluster, cluster.py) do every per-record step: hash a new
+record's files, read and decode it, compute its features, and hand back compact results (one
+float32 array per family and record, the column names once per chunk: store/results.py). This
+process appends them to the store in batches, each batch an atomic commit, so a kill loses at
+most the batch in flight and the next run finishes the rest. The store is compacted at the end. A
+second run on a store that another run is writing waits for the writer lock, then plans again.
+
+A run that ends with everything stored leaves a fingerprint of the dataset folder beside the
+store (store/warm.py); the next run with the same settings compares it first and, when nothing in the
+folder or the store changed, is done without opening the dataset (a warm run in well under a
+second, most of it Python's start-up).
 """
 
 from __future__ import annotations
@@ -17,16 +26,18 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from .datasets import open_dataset
-from .datasets.base import Dataset, RecordRef, content_hash
-from .features.settings import FeatureSettings
-from .labels import applicable_schemes, labels_for
-from .record import Record, RecordError
-from .store.results import RecordResult
+from .store.results import RecordResult, compact_features
 
-WRITE_EVERY = int(os.environ.get("ECGFEAT_WRITE_EVERY", 128))   # records per store commit ...
+if TYPE_CHECKING:  # the planning process imports no reader, no signal code
+    from .datasets.base import Dataset, RecordRef
+    from .features.settings import FeatureSettings
+    from .record import Record
+
+# records per store commit ... A part costs the same to write (and to read back when compacting)
+# for 128 rows as for 512: per column, not per row (~40 ms for the 544 tsfresh columns, zstd)
+WRITE_EVERY = int(os.environ.get("ECGFEAT_WRITE_EVERY", 512))
 WRITE_SECONDS = 15.0     # ... or this often, whichever first
 CHUNK = max(1, min(8, WRITE_EVERY))   # records per joblib task
 # records per Dask task: every task costs the client (which also hosts a local scheduler) and
@@ -48,6 +59,8 @@ def signature(files) -> str:
 
 
 def record_info(rec: Record) -> dict:
+    from .labels import applicable_schemes, labels_for
+
     info = {"path": rec.source, "fs": float(rec.fs), "duration_s": float(rec.duration_s), "age": rec.age,
             "sex": rec.sex, "codes": ";".join(rec.codes), "code_system": rec.code_system,
             "strat_fold": rec.meta.get("strat_fold"), "patient_id": rec.meta.get("patient_id"),
@@ -60,7 +73,7 @@ def record_info(rec: Record) -> dict:
 @dataclass
 class Job:
     ref: RecordRef
-    source_hash: str
+    source_hash: str                # "" for a record the store has never seen: the worker hashes it
     signature: str
     families: tuple[str, ...]       # families (not tables) to compute
 
@@ -71,14 +84,19 @@ def _work_chunk(jobs: list[Job], ds: Dataset, settings: FeatureSettings) -> list
 
 
 def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[RecordResult]:
+    """Every per-record step of a chunk, in a worker: hash (new records), read, extract, compact."""
     from threadpoolctl import threadpool_limits
 
+    from .datasets.base import content_hash
     from .features.extract import extract_features
+    from .features.settings import FeatureSettings
+    from .record import RecordError
 
     out = []
     with threadpool_limits(1):
         for job in jobs:
-            res = RecordResult(job.ref.record_id, job.source_hash, job.signature)
+            h = job.source_hash or content_hash(job.ref.files or (job.ref.path,))
+            res = RecordResult(job.ref.record_id, h, job.signature)
             try:
                 rec = ds.read(job.ref)
             except RecordError as err:
@@ -88,29 +106,40 @@ def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[Recor
             else:
                 res.info = record_info(rec)
                 sub = FeatureSettings(families=job.families, tsfresh_set=settings.tsfresh_set)
-                res.features, res.errors = extract_features(rec, sub)
+                features, res.errors = extract_features(rec, sub)
+                res.features = compact_features(features)
             out.append(res)
     return out
 
 
 def plan(ds: Dataset, store, settings: FeatureSettings, limit: int | None = None) -> tuple[list[Job], list[RecordResult], int]:
     """(jobs to run, index errors not yet stored, records skipped) given what the store holds;
-    `limit` keeps the first N records of the dataset's index."""
+    `limit` keeps the first N records of the dataset's index.
+
+    Only a record the store holds under another stat signature is hashed here (to tell a touched
+    file from a changed one); a record new to the store is hashed by its worker."""
+    from .datasets.base import content_hash
+
     status = store.status(ds.name)
     versions = settings.versions()
     fam_of_table = dict(zip(settings.tables(), settings.families))
     jobs, skipped, touched = [], 0, {}
+    known = status.index
+    sigs = status["signature"].to_dict() if len(status) else {}
     for ref in ds.refs()[:limit]:
         files = ref.files or (ref.path,)
         sig = signature(files)
-        row = status.loc[ref.record_id] if ref.record_id in status.index else None
-        if row is not None and row["signature"] == sig:
+        if ref.record_id not in known:
+            jobs.append(Job(ref, "", sig, settings.families))
+            continue
+        row = status.loc[ref.record_id]
+        if sigs[ref.record_id] == sig:
             h = row["source_hash"]
         else:
             h = content_hash(files)
-            if row is not None and row["source_hash"] == h:
+            if row["source_hash"] == h:
                 touched[ref.record_id] = sig       # same bytes, new stat (copied, touched): remember it
-        if row is not None and row["source_hash"] == h:
+        if row["source_hash"] == h:
             if "read" in (row["error_families"] or ()):
                 skipped += 1                         # unreadable before, unchanged now
                 continue
@@ -136,10 +165,15 @@ def plan(ds: Dataset, store, settings: FeatureSettings, limit: int | None = None
 def _joblib_results(ds: Dataset, chunks: list[list[Job]], settings: FeatureSettings, jobs: int):
     from joblib import Parallel, delayed
 
-    workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), len(chunks) or 1))
+    from .resources import resolve_jobs
+
+    workers = max(1, min(resolve_jobs(jobs), len(chunks) or 1))
     if workers == 1:
         return (_work(ds, c, settings) for c in chunks)
-    return Parallel(n_jobs=workers, return_as="generator_unordered")(delayed(_work)(ds, c, settings) for c in chunks)
+    # one OpenMP/BLAS thread per worker (joblib's loky backend sets the thread limits of its
+    # workers from n_jobs; _work also holds threadpool_limits(1))
+    return Parallel(n_jobs=workers, return_as="generator_unordered", inner_max_num_threads=1)(
+        delayed(_work)(ds, c, settings) for c in chunks)
 
 
 @contextmanager
@@ -166,19 +200,35 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
                 scheduler: str | None = None, wait: bool = True,
                 on_wait: Callable[[str], None] | None = None) -> dict:
     """Extract `settings` for every record of the dataset at `path` into the store; returns the
-    SPEC's `extract --json` object. `scheduler` ('tcp://host:port' or 'local:N') runs the records
-    on a Dask cluster instead of `jobs` joblib workers. `wait`: wait for another writer's lock."""
+    SPEC's `extract --json` object. `jobs`: worker processes (-1 or 0: the cores free now,
+    resources.resolve_jobs). `scheduler` ('tcp://host:port' or 'local:N') runs the records on a
+    Dask cluster instead of joblib workers. `wait`: wait for another writer's lock."""
+    from .store import warm
+
+    t0 = time.perf_counter()
+    if scheduler is None:
+        done = warm.check(path, store_root, settings, name, limit)
+        if done is not None:     # nothing changed since a complete run: no dataset, no store opened
+            if on_plan:
+                on_plan(0, done["skipped"])
+            done["seconds"] = round(time.perf_counter() - t0, 3)
+            return done
+    from .datasets import open_dataset
     from .store import FeatureStore
 
     if scheduler is not None:
         from .cluster import _import_distributed, parse_scheduler
         parse_scheduler(scheduler)     # a bad spec or a missing extra fails before any work
         _import_distributed()
-    t0 = time.perf_counter()
     ds = open_dataset(path, name=name)
     store = FeatureStore(store_root)
     cluster_s = None
     with _locked(store, wait, on_wait), ExitStack() as stack:
+        # taken before planning: a file changed while the run plans or computes shows next time
+        try:
+            fingerprint = warm.fingerprint(path, exclude=store_root) if scheduler is None else None
+        except OSError:   # an unreadable folder: this run still plans, reads and says what fails
+            fingerprint = None
         todo, index_errors, skipped = plan(ds, store, settings, limit)
         size = CHUNK if scheduler is None else DASK_CHUNK
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
@@ -217,13 +267,17 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
         flush()
         if ds.name in store.datasets():   # also finishes a compaction that a killed run left undone
             store.compact(ds.name)
-    seconds = time.perf_counter() - t0
-    computed = len(todo)
-    n_records = len(ds.refs()[:limit]) + (len(ds.index_errors) if limit is None else 0)
-    out = {"store": str(store_root), "dataset": ds.name, "records": n_records,
-           "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
-           "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
-           "families": list(settings.tables()), "format": ds.format, "first_errors": first_errors}
+        seconds = time.perf_counter() - t0
+        computed = len(todo)
+        n_records = len(ds.refs()[:limit]) + (len(ds.index_errors) if limit is None else 0)
+        out = {"store": str(store_root), "dataset": ds.name, "records": n_records,
+               "computed": computed, "skipped": skipped, "errors": n_err, "seconds": round(seconds, 3),
+               "records_per_s": round(computed / seconds, 2) if computed and seconds > 0 else None,
+               "families": list(settings.tables()), "format": ds.format, "first_errors": first_errors}
+        if ds.name in store.datasets():   # everything planned is stored: the next run may skip planning
+            skipped_next = len(ds.refs()[:limit]) + len(ds.index_errors)
+            store.remember_warm(ds.name, warm.key(path, settings, name, limit),
+                                warm.entry(fingerprint, out, skipped_next))
     if scheduler is not None:
         out["scheduler"] = scheduler
         out["cluster_start_s"] = None if cluster_s is None else round(cluster_s, 3)

@@ -184,3 +184,77 @@ def test_store_ls_and_info(small, tmp_path):
     assert info["by_lead"]["V1"] == 35 and info["by_lead"]["all"] == 29 + 16
     res = runner.invoke(app, ["store", "info", "nope", "--store", str(store)])
     assert res.exit_code == 1 and "nope" in res.output and "small" in res.output
+
+
+def test_warm_run_opens_no_dataset_and_a_changed_file_is_re_extracted(small, tmp_path, monkeypatch):
+    import ecgfeat.datasets as datasets
+
+    ds_dir = shutil.copytree(small, tmp_path / "warm")
+    store = tmp_path / "store"
+    assert run_extract(ds_dir, store, FAST, jobs=1)["computed"] == 24
+    X_before = FeatureStore(store).read("warm").X
+    opened = []
+    real_open = datasets.open_dataset
+    monkeypatch.setattr(datasets, "open_dataset", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    out = run_extract(ds_dir, store, FAST, jobs=1)
+    assert (out["records"], out["computed"], out["skipped"], out["dataset"]) == (24, 0, 24, "warm") and not opened
+    # other settings are another question: planned as usual
+    assert run_extract(ds_dir, store, FeatureSettings(families=("expert",)), jobs=1)["computed"] == 0 and opened
+    opened.clear()
+    # a record's signal rewritten: planned, and only that record computed, with its new values
+    sig = np.fromfile(ds_dir / "S00005.dat", dtype="<i2")
+    sig[:12 * 200] = 0
+    sig.tofile(ds_dir / "S00005.dat")
+    out = run_extract(ds_dir, store, FAST, jobs=1)
+    assert (out["computed"], out["skipped"]) == (1, 23) and opened
+    X = FeatureStore(store).read("warm").X
+    assert not X.loc["S00005"].equals(X_before.loc["S00005"])
+    pd.testing.assert_frame_equal(X.drop(index="S00005"), X_before.drop(index="S00005"))
+    # a new file in the folder (say a record copied in) is seen too
+    opened.clear()
+    assert run_extract(ds_dir, store, FAST, jobs=1)["computed"] == 0 and not opened
+    (ds_dir / "notes.txt").write_text("x")
+    assert run_extract(ds_dir, store, FAST, jobs=1)["computed"] == 0 and opened
+
+
+def test_store_option_errors_are_one_line(small, tmp_path):
+    missing = tmp_path / "missing"
+    res = runner.invoke(app, ["store", "ls", "--store", str(missing)])
+    assert res.exit_code == 1 and res.output.strip() == \
+        f"error: {missing}: no such feature store (no folder there; `ecgfeat extract --store {missing}` makes one)"
+    res = runner.invoke(app, ["store", "info", "small", "--store", str(missing)])
+    assert res.exit_code == 1 and res.output.strip().startswith(f"error: {missing}: no such feature store")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a store")
+    res = runner.invoke(app, ["extract", str(small), "--store", str(a_file)])
+    assert res.exit_code == 1 and res.output.strip() == f"error: {a_file}: --store names a file, not a feature store folder"
+    res = runner.invoke(app, ["store", "ls", "--store", str(a_file)])
+    assert res.exit_code == 1 and res.output.strip() == f"error: {a_file}: not a feature store (a file, not a folder)"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(app, ["store", "ls", "--store", str(empty)])
+    assert res.exit_code == 0 and "empty store" in res.output
+
+
+def test_median_network_selects_the_median_of_every_input():
+    """The comparator network of signal/template.py: every 0/1 input up to 16 items (the 0-1 principle
+    proves it for all inputs), then median0 against np.median bit for bit, NaN and ties included."""
+    from ecgfeat.signal.template import NETWORK_MAX, median0, median_network
+
+    for n in range(1, 17):
+        x = ((np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1).astype(np.int8).T.copy()
+        for i, j in median_network(n):
+            lo = np.minimum(x[i], x[j])
+            x[j] = np.maximum(x[i], x[j])
+            x[i] = lo
+        want = np.sort(x, axis=0)
+        assert (x[n // 2] == want[n // 2]).all(), n
+        assert n % 2 or (x[n // 2 - 1] == want[n // 2 - 1]).all(), n
+    rng = np.random.default_rng(0)
+    for n in list(range(1, 40)) + [NETWORK_MAX, NETWORK_MAX + 1, 90]:
+        a = rng.standard_normal((n, 3, 40))
+        a[:, 0, :5] = np.round(a[:, 0, :5])                 # ties
+        a[rng.integers(n), 1, 7] = np.nan                    # a NaN in one column
+        got, want = median0(a), np.median(a, axis=0)
+        assert got.shape == want.shape and np.array_equal(got, want, equal_nan=True), n
+        assert np.isnan(got[1, 7]) and np.isfinite(got[2]).all()

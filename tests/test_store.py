@@ -408,3 +408,57 @@ def test_sigkill_at_any_moment_leaves_a_readable_store(tmp_path):
         assert names == manifest["datasets"]["ds"]["tables"][table]
     direct = pd.read_parquet(root / "ds" / "expert")
     assert direct["record_id"].is_unique and len(direct) == len(clean.X) - 15
+
+
+def test_compact_feature_rows_store_what_dicts_store(tmp_path):
+    """Workers send FeatureRows (names once, float32 values); the tables equal those of dicts, bit for bit,
+    also when the rows of one batch carry different columns (a dict and FeatureRows mixed)."""
+    from ecgfeat.store.results import FeatureRow, compact_features
+
+    dicts = [result(i) for i in range(6)]
+    rows = [result(i) for i in range(6)]
+    for r in rows:
+        r.features = compact_features(r.features)
+    assert isinstance(rows[0].features["expert"], FeatureRow)
+    assert rows[0].features["expert"].names is rows[5].features["expert"].names   # one tuple: pickled once
+    assert rows[1].features["expert"].values.dtype == np.float32
+    mixed = [result(i) for i in range(6)]
+    mixed[2].features["expert"]["V2__expert__extra"] = 2.5                      # other columns: the dict path
+    for r in mixed[3:]:
+        r.features = compact_features(r.features)
+    a, b, c = FeatureStore(tmp_path / "a"), FeatureStore(tmp_path / "b"), FeatureStore(tmp_path / "c")
+    a.write("ds", dicts, V)
+    b.write("ds", rows, V)
+    c.write("ds", mixed, V)
+    for fam in ("expert", "rhythm"):
+        ta, tb = (pq.read_table(tmp_path / x / "ds" / fam) for x in "ab")
+        assert ta.schema == tb.schema
+        pd.testing.assert_frame_equal(ta.to_pandas(), tb.to_pandas(), check_exact=True)
+    tc = pq.read_table(tmp_path / "c" / "ds" / "expert").to_pandas().set_index("record_id")
+    ta = pq.read_table(tmp_path / "a" / "ds" / "expert").to_pandas().set_index("record_id")
+    assert tc["V2__expert__extra"].isna().sum() == 5 and tc.loc["r002", "V2__expert__extra"] == np.float32(2.5)
+    pd.testing.assert_frame_equal(tc.drop(columns="V2__expert__extra"), ta)
+    # a value that is not a number stays a dict, and the store names it
+    bad = result(9)
+    bad.features["rhythm"]["all__rhythm__rr_cv"] = "n/a"
+    bad.features = compact_features(bad.features)
+    assert isinstance(bad.features["rhythm"], dict)
+    with pytest.raises(ValueError, match="feature 'all__rhythm__rr_cv' of family 'rhythm' is not a number"):
+        a.write("ds", [bad], V)
+
+
+def test_any_commit_drops_the_warm_fingerprint(tmp_path):
+    """extract's warm path trusts a fingerprint only until the dataset's next commit (store/warm.py)."""
+    s = FeatureStore(tmp_path)
+    s.write("ds", [result(i) for i in range(3)], V)
+    s.remember_warm("ds", "k", {"fingerprint": "f", "out": {}})
+    manifest = lambda: json.loads((tmp_path / "manifest.json").read_text())  # noqa: E731
+    assert manifest()["datasets"]["ds"]["warm"] == {"k": {"fingerprint": "f", "out": {}}}
+    s.write("ds", [result(1, scale=2.0)], V)
+    assert "warm" not in manifest()["datasets"]["ds"]
+    s.remember_warm("ds", "k", {"fingerprint": "f", "out": {}})
+    s.compact("ds")                                   # rewrites two parts into one: a commit
+    assert "warm" not in manifest()["datasets"]["ds"]
+    s.remember_warm("ds", "k", {"fingerprint": "f", "out": {}})
+    s.touch("ds", {"r000": "new-sig"})
+    assert "warm" not in manifest()["datasets"]["ds"]

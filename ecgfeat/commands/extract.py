@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..resources import JOBS_HELP
 from .common import STATE, UserError, console, emit_json, handle_errors, progress_bar
 
 EXTRACT_EXAMPLES = """Examples:
@@ -23,7 +24,7 @@ EXTRACT_EXAMPLES = """Examples:
 
   ecgfeat extract data/ptbxl --scheduler local:4            # a Dask LocalCluster of 4 workers
 
-  ecgfeat extract /mnt/shared/mimic-iv-ecg --scheduler tcp://10.0.0.5:8786   # pip install 'ecgfeat[dask]'"""
+  ecgfeat extract /mnt/shared/mimic-iv-ecg --scheduler tcp://10.0.0.5:8786   # pip install 'ecgfeat\\[dask]'"""
 
 
 @handle_errors
@@ -32,22 +33,24 @@ def extract(
     store: Optional[Path] = typer.Option(None, "--store", help="Feature store folder (default: <workspace>/feature_store)."),
     features: str = typer.Option("expert,rhythm,tsfresh,quality", "--features", help="Families to extract: expert, rhythm, tsfresh, quality (signal quality: computed for every record anyway, since it gates the others; stored when listed)."),
     tsfresh_set: str = typer.Option("fast", "--tsfresh-set", help="tsfresh set: fast (curated, vectorised) or efficient (tsfresh's EfficientFCParameters: slow)."),
-    jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel worker processes (-1: all cores)."),
+    jobs: int = typer.Option(-1, "--jobs", "-j", help=JOBS_HELP),
     name: Optional[str] = typer.Option(None, "--name", help="Dataset name in the store (default: the folder's name)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N records of the dataset (a quick try)."),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="Run the records on Dask: tcp://HOST:PORT (a running `dask scheduler`; "
         "workers must see the dataset at the same path) or local:N (N local worker processes). "
-        "Needs pip install 'ecgfeat[dask]'. Replaces --jobs."),
+        "Needs pip install 'ecgfeat\\[dask]'. Replaces --jobs."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="When another extract is writing the store: wait for it (default) or stop at once."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last output."),
 ):
     """Extract features per record and lead into the Parquet feature store; computes only what the
     store lacks (new or changed records, new feature-set versions); safe to interrupt and rerun."""
     from ..features.settings import FeatureSettings
+    from ..resources import resolve_jobs
     from ..workspace import DEFAULT_SYNTH, default_dataset_path, ensure_default_dataset
 
     settings = FeatureSettings.parse(features, tsfresh_set)
+    jobs = resolve_jobs(jobs)   # -1: the cores free now (resources.py), fixed for the whole run
     con = console(as_json)
     ws = STATE.workspace
     if path is None:
@@ -58,6 +61,8 @@ def extract(
     elif not path.exists():
         raise UserError(f"{path}: no such file or folder")
     store = store or ws / "feature_store"
+    if store.exists() and not store.is_dir():
+        raise UserError(f"{store}: --store names a file, not a feature store folder")
     if scheduler is not None:
         from ..cluster import ClusterError, parse_scheduler
         try:
@@ -101,6 +106,17 @@ def extract_with_progress(path: Path, store: Path, settings, jobs: int, con, nam
                            on_wait=on_wait)
 
 
+def _existing_store(store: Optional[Path]) -> Path:
+    """The store folder to read: an error when it does not exist or is a file (a typo must not
+    read as an empty store)."""
+    root = store or STATE.workspace / "feature_store"
+    if not root.exists():
+        raise UserError(f"{root}: no such feature store (no folder there; `ecgfeat extract --store {root}` makes one)")
+    if not root.is_dir():
+        raise UserError(f"{root}: not a feature store (a file, not a folder)")
+    return root
+
+
 store_app = typer.Typer(help="What the feature store holds.", no_args_is_help=True, epilog="""Examples:
 
   ecgfeat store ls
@@ -115,7 +131,7 @@ def ls(store: Optional[Path] = typer.Option(None, "--store", help="Feature store
     """List the datasets in the store with record, feature and error counts."""
     from ..store import FeatureStore
 
-    fs = FeatureStore(store or STATE.workspace / "feature_store")
+    fs = FeatureStore(_existing_store(store))
     rows = [fs.summary(d) for d in fs.datasets()]
     con = console(as_json)
     table = Table(title=f"feature store {escape(str(fs.root))}", title_justify="left")
@@ -138,7 +154,7 @@ def info(dataset: str = typer.Argument(..., help="Dataset name (see `ecgfeat sto
     """One dataset in detail: feature counts by family and lead, versions, errors."""
     from ..store import FeatureStore
 
-    fs = FeatureStore(store or STATE.workspace / "feature_store")
+    fs = FeatureStore(_existing_store(store))
     if dataset not in fs.datasets():
         raise UserError(f"dataset {dataset!r} is not in {fs.root} (it holds: {', '.join(fs.datasets()) or 'nothing'})")
     s = fs.summary(dataset)

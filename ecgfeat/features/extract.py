@@ -15,23 +15,21 @@ features and an error entry per family ("<file>: no credible beats: <why>").
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..record import Record
-from ..signal.beats import detect_beats
-from ..signal.delineate import P_CONSISTENCY_MIN, Delineation, delineate, p_consistency, without_p
-from ..signal.baseline import spline_baseline
-from ..signal.filters import DIAG_BAND, FS, bandpass, diagnostic
-from ..signal.pacing import (PACED_SHARE, VENTRICULAR_LEAD_MS, paced_share, pacing_spikes, remove_spikes,
-                             spike_floor)
-from ..signal.quality import assess_quality, beat_credibility, la_ra_reversal, quality_features
-from ..signal.quality import feature_names as quality_feature_names
-from ..signal.template import Templates, build_templates
 from ..vocab import LEADS
-from . import expert, rhythm
 from .settings import TSFRESH_FS, FeatureSettings
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..record import Record
+    from ..signal.delineate import Delineation
+    from ..signal.template import Templates
+
+# The signal stack (scipy.signal, numpy) is imported by the functions that run it, not by this
+# module: `ecgfeat.features` (whose settings every command reads) then loads in milliseconds, and
+# a warm `ecgfeat extract` that has nothing to compute never loads scipy (extraction.py).
 MIN_BEATS = 2
 
 
@@ -53,6 +51,15 @@ def analyse(record: Record) -> BeatAnalysis:
     record (spikes leading at least half of the beats) they are bridged over before the 40 Hz
     low-pass, so that no QRS or P onset is read at a smeared spike.
     """
+    import numpy as np
+
+    from ..signal.baseline import spline_baseline
+    from ..signal.beats import detect_beats
+    from ..signal.delineate import P_CONSISTENCY_MIN, delineate, p_consistency, without_p
+    from ..signal.filters import DIAG_BAND, FS, bandpass
+    from ..signal.pacing import PACED_SHARE, VENTRICULAR_LEAD_MS, paced_share, pacing_spikes, remove_spikes, spike_floor
+    from ..signal.template import build_templates
+
     rec = record.resampled(FS)
     beats = detect_beats(rec.signal, FS)
     if beats.size < MIN_BEATS:
@@ -89,7 +96,7 @@ def analyse(record: Record) -> BeatAnalysis:
 
 
 def _nan(names) -> dict[str, float]:
-    return dict.fromkeys(names, np.nan)
+    return dict.fromkeys(names, float("nan"))
 
 
 def _tsfresh_names(settings: FeatureSettings) -> list[str] | None:
@@ -102,12 +109,19 @@ def _tsfresh_names(settings: FeatureSettings) -> list[str] | None:
 def tsfresh_input(record: Record) -> np.ndarray:
     """What the tsfresh family reads, for every record: the diagnostic 0.67-40 Hz band-pass of the
     record resampled to 100 Hz (resampled first: filtering 100 Hz costs a fifth of 500 Hz)."""
+    from ..signal.filters import diagnostic
+
     return diagnostic(record.resampled(TSFRESH_FS).signal, TSFRESH_FS)
 
 
-def tsfresh_family(xf: np.ndarray, settings: FeatureSettings, fs: float = FS) -> dict[str, float]:
-    """The tsfresh columns of a (12, n) signal at `fs` (resampled to TSFRESH_FS when it is not)."""
+def tsfresh_family(xf: np.ndarray, settings: FeatureSettings, fs: float | None = None) -> dict[str, float]:
+    """The tsfresh columns of a (12, n) signal at `fs` (default signal.filters.FS; resampled to
+    TSFRESH_FS when it is not)."""
     from scipy.signal import resample_poly
+
+    from ..signal.filters import FS
+
+    fs = FS if fs is None else fs
 
     x = xf if float(fs) == TSFRESH_FS else resample_poly(xf, int(TSFRESH_FS), int(fs), axis=-1)
     if settings.tsfresh_set == "efficient":
@@ -137,6 +151,12 @@ def extract_features(record: Record, settings: FeatureSettings) -> tuple[dict[st
     NaN per-lead features in every family but `quality`; a record without credible beats gets NaN
     expert and rhythm features and, per family, the reason ("<file>: no credible beats: ...").
     """
+    import numpy as np
+
+    from ..signal.quality import assess_quality, beat_credibility, la_ra_reversal, quality_features
+    from ..signal.quality import feature_names as quality_feature_names
+    from . import expert, rhythm
+
     out: dict[str, dict[str, float]] = {}
     errors: list[tuple[str, str]] = []
     tables = dict(zip(settings.families, settings.tables()))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .results import RecordResult
+from .results import FeatureRow, RecordResult
 
 RECORD_KEYS = ("dataset", "record_id", "source_hash", "signature")
 FAMILY_KEYS = ("dataset", "record_id", "source_hash", "feature_version")
@@ -74,7 +74,16 @@ def records_table(dataset: str, results: list[RecordResult]) -> pa.Table:
     return pa.table(cols)
 
 
-def _matrix(rows: list[dict], ids: list[str], family: str) -> tuple[list[str], np.ndarray]:
+def _matrix(rows: list, ids: list[str], family: str) -> tuple[list[str], np.ndarray]:
+    """(columns, float32 matrix records x columns) of one family's rows (dicts or FeatureRows)."""
+    if rows and all(isinstance(d, FeatureRow) for d in rows):
+        first = rows[0].names
+        if all(d.names is first or d.names == first for d in rows):   # a worker's rows share one tuple
+            for c in first:
+                if c in FAMILY_KEYS:
+                    raise ValueError(f"family {family!r}: feature name {c!r} is reserved by the store")
+            return list(first), np.stack([np.asarray(d.values, dtype=np.float32) for d in rows])
+    rows = [d.as_dict() if isinstance(d, FeatureRow) else d for d in rows]
     columns = list(dict.fromkeys(k for d in rows for k in d))
     for c in columns:
         if c in FAMILY_KEYS:
@@ -112,6 +121,7 @@ def family_table(dataset: str, family: str, version: str, results: list[RecordRe
               pa.array([str(r.source_hash or "") for r in rows], pa.string()),
               pa.array([version] * n, pa.string())]
     names = list(FAMILY_KEYS)
+    mat = np.asfortranarray(mat)    # each column contiguous: pa.array takes it without a strided copy
     for j, c in enumerate(columns):
         arrays.append(pa.array(mat[:, j], pa.float32()))
         names.append(str(c))

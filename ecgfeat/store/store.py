@@ -301,6 +301,7 @@ class FeatureStore:
             self._cleaned.add(dataset)
 
     def _commit(self, m: dict, dataset: str, entry: dict, tables: dict) -> dict:
+        entry.pop("warm", None)   # the dataset changes: no earlier run's fingerprint vouches for it (warm.py)
         seq = self._next_seq(dataset, entry)
         for name, table in tables.items():
             part = F.write_part(table, self.root / dataset / name, seq, self.fsync)
@@ -310,6 +311,17 @@ class FeatureStore:
         F.commit_manifest(self.root, m, self.fsync)
         return {"seq": seq, "records": tables["records"].num_rows if "records" in tables else 0,
                 "rows": {n: t.num_rows for n, t in tables.items()}}
+
+    def remember_warm(self, dataset: str, key: str, value: dict | None) -> None:
+        """Keep `value` (warm.entry: a dataset folder's fingerprint and the run's outcome) under `key`
+        in the dataset's manifest entry, until the next commit to the dataset drops it."""
+        if value is None:
+            return
+        with self.lock():
+            m = self._writable_manifest()
+            entry = self._entry(m, dataset)
+            entry.setdefault("warm", {})[key] = value
+            F.commit_manifest(self.root, m, self.fsync)
 
     def compact(self, dataset: str) -> dict:
         """Rewrite each table of `dataset` as one part of its live rows; delete old parts and orphans.
@@ -328,6 +340,7 @@ class FeatureStore:
             clean = all(n <= 1 for n in before.values()) and all(
                 rows[t] == len(frames.get(t, ())) for t in entry["tables"])
             if not clean:
+                entry.pop("warm", None)
                 seq = self._next_seq(dataset, entry)
                 new = {}
                 for t, df in frames.items():
