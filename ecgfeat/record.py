@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .vocab import LEADS
 
@@ -52,6 +51,8 @@ class Record:
         if float(fs) == float(self.fs):
             return self
         ratio = Fraction(float(fs) / float(self.fs)).limit_denominator(1000)
+        from scipy.signal import resample_poly   # here: planning a dataset needs no scipy.signal
+
         sig = resample_poly(self.signal.astype(np.float64), ratio.numerator, ratio.denominator,
                             axis=1, padtype="line")
         return replace(self, signal=sig.astype(np.float32), fs=float(fs))

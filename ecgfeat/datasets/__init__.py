@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import scipy.io
-
 from .base import Dataset, DatasetError, RecordRef, content_hash
 from .cpsc import REFERENCE, CpscOriginal
 from .ludb_dataset import LudbFolder, is_ludb_folder
@@ -32,6 +30,8 @@ __all__ = ["FORMATS", "Dataset", "DatasetError", "RecordRef", "content_hash", "o
 
 
 def _is_cpsc_mat(path: str) -> bool:
+    import scipy.io
+
     try:
         return any(name == "ECG" for name, _, _ in scipy.io.whosmat(path))
     except Exception:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from ..labels import check_codes
 from ..record import Record, RecordError
@@ -67,6 +66,8 @@ def _scalar(value):
 
 def load_cpsc_mat(path: str) -> tuple[np.ndarray, float | None, str | None]:
     """(data (12, n) float32 mV, age, sex) of a CPSC 2018 .mat, or RecordError naming it."""
+    import scipy.io
+
     try:
         if os.path.getsize(path) == 0:
             raise RecordError(f"{path}: empty file (0 bytes)")

@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 
 from ..labels import check_codes, parse_scp_codes, ptbxl_super_from_codes, read_scp_statements
 from ..record import Record, RecordError
@@ -73,6 +72,8 @@ class PtbXl(IndexedDataset):
             raise DatasetError(f"{self.root}: no record of {DATABASE} found under records{self.rate}/")
 
     def _index(self) -> list[RecordRef]:
+        import pandas as pd   # here: opening a dataset of another format needs no pandas
+
         column = "filename_hr" if self.rate == 500 else "filename_lr"
         try:
             # encoding_errors: a stray non-UTF-8 byte (e.g. in the German `report` text) costs that cell only

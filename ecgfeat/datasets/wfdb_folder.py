@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.io
-import wfdb
 
 from ..labels import check_codes
 from ..record import Record, RecordError, order_leads
@@ -243,6 +241,8 @@ def _parse_header_text(text: str):
     record_fields = _header._parse_record_line(header_lines[0])
     if record_fields["n_seg"] is not None:
         raise RecordError("multi-segment WFDB records are not supported")
+    import wfdb   # imported where a record is read: planning a dataset never needs it
+
     h = wfdb.Record()
     if len(header_lines) > 1:
         for name, value in _header._parse_signal_lines(header_lines[1:]).items():
@@ -325,6 +325,8 @@ def _decode_challenge_mat(path: str, h) -> np.ndarray:
     an opaque reshape error. loadmat parses the MAT structure itself, so shape and variable are
     checked against the header, and it is ~15x faster (0.15 ms vs 2.5 ms per record here).
     """
+    import scipy.io
+
     try:
         val = scipy.io.loadmat(path, variable_names=["val"]).get("val")
     except Exception as err:
@@ -391,6 +393,8 @@ def decode_signal(hea: str, h, root=None) -> np.ndarray:
             if getattr(h, "normalised", False):  # wfdb would re-read (and refuse) the header as it is
                 sig = _decode_dat(os.path.dirname(hea), h)
             else:
+                import wfdb
+
                 sig = np.asarray(wfdb.rdrecord(hea[:-4], physical=True).p_signal, dtype=np.float64).T
         except Exception as err:
             raise RecordError(f"{hea}: cannot decode signal ({short(err)})") from None
