@@ -40,6 +40,22 @@ def test_maxpool_rule_keeps_deepshap_additive_with_overlapping_windows():
     np.testing.assert_allclose(v.sum(axis=(1, 2)), gap, rtol=1e-4, atol=1e-4)
 
 
+def _train_every_epoch(root: Path, data: Path, dataset: str) -> dict:
+    """A small cnn (100 Hz, 2 s windows, 6 epochs) trained on `data` as models/cnn-<dataset>, keeping
+    every epoch: a cue separates the few validation records from epoch 1 on, and selection by
+    validation AUC (ties never replace the best) would keep that barely trained epoch."""
+    from ecgfeat.deep import CNNClassifier, CNNSettings
+    from ecgfeat.training import TrainConfig, train
+
+    settings = CNNSettings(fs=100.0, window_s=2.0, epochs=6, batch_size=8, patience=None)
+    cfg = TrainConfig(model="cnn", dataset=dataset, store="", n_boot=20, jobs=2, cnn=settings.to_dict(),
+                      data_path=str(data), cache=str(root / "signal_cache"))
+    fit = CNNClassifier.fit
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CNNClassifier, "fit", lambda self, X, Y, validation=None, **kw: fit(self, X, Y, **kw))
+        return train(cfg, root / "models", name=f"cnn-{dataset}")
+
+
 @pytest.fixture(scope="module")
 def cue_cnn(tmp_path_factory):
     """A ResNet-34-1D that learns in seconds: Normal vs I-AVB synthetic records in which every
@@ -49,9 +65,6 @@ def cue_cnn(tmp_path_factory):
     test checks the geometry: DeepSHAP of a learnt cue must land where the params say the PR is,
     in the right window of a record longer than the network's input."""
     import wfdb
-
-    from ecgfeat.deep import CNNClassifier, CNNSettings
-    from ecgfeat.training import TrainConfig, train
 
     root = tmp_path_factory.mktemp("cue")
     data = synthesize(root / "cue", n=60, seed=5, jobs=2, weights={"Normal": 1, "I-AVB": 1, **dict.fromkeys(OTHERS, 0)})
@@ -64,15 +77,7 @@ def cue_cnn(tmp_path_factory):
         bump = sum(np.exp(-0.5 * ((t - (a + b) / 2) / (0.18 * (b - a))) ** 2) for a, b in zip(p["p_off_s"], p["qrs_on_s"]))
         wfdb.wrsamp(rid, fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=rec.p_signal + bump[:, None],
                     fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, comments=rec.comments, write_dir=str(data))
-    settings = CNNSettings(fs=100.0, window_s=2.0, epochs=6, batch_size=8, patience=None)
-    cfg = TrainConfig(model="cnn", dataset="cue", store="", n_boot=20, jobs=2, cnn=settings.to_dict(),
-                      data_path=str(data), cache=str(root / "signal_cache"))
-    # every epoch is kept: the cue separates the 6 validation records from epoch 1 on, and selection
-    # by validation AUC (ties never replace the best) would keep that barely trained epoch
-    fit = CNNClassifier.fit
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(CNNClassifier, "fit", lambda self, X, Y, validation=None, **kw: fit(self, X, Y, **kw))
-        train(cfg, root / "models", name="cnn-cue")
+    _train_every_epoch(root, data, "cue")
     return root, data, params
 
 
@@ -133,9 +138,7 @@ def test_cnn_lead_heatmap_is_class_specific(tmp_path_factory):
     same for all five classes)."""
     import wfdb
 
-    from ecgfeat.deep import CNNClassifier, CNNSettings
     from ecgfeat.explain import explain_model
-    from ecgfeat.training import TrainConfig, train
     from ecgfeat.vocab import LEADS
 
     root = tmp_path_factory.mktemp("leadcue")
@@ -155,13 +158,7 @@ def test_cnn_lead_heatmap_is_class_specific(tmp_path_factory):
             sig[:, list(LEADS).index(cue_lead[c])] += bump
         wfdb.wrsamp(rid, fs=rec.fs, units=rec.units, sig_name=rec.sig_name, p_signal=sig,
                     fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, comments=rec.comments, write_dir=str(data))
-    settings = CNNSettings(fs=100.0, window_s=2.0, epochs=6, batch_size=8, patience=None)
-    cfg = TrainConfig(model="cnn", dataset="leadcue", store="", n_boot=20, jobs=2, cnn=settings.to_dict(),
-                      data_path=str(data), cache=str(root / "signal_cache"))
-    fit = CNNClassifier.fit
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(CNNClassifier, "fit", lambda self, X, Y, validation=None, **kw: fit(self, X, Y, **kw))
-        res = train(cfg, root / "models", name="cnn-leadcue")
+    res = _train_every_epoch(root, data, "leadcue")
     assert res["metrics"]["per_class"]["I-AVB"]["auc"] > 0.9 and res["metrics"]["per_class"]["STD"]["auc"] > 0.9
     doc = explain_model(root / "models" / "cnn-leadcue", root / "explain", n=12, jobs=2)
     li = {c: doc["per_class"][c]["lead_importance"] for c in cue_lead}
