@@ -52,7 +52,7 @@ def parse_scheduler(spec: str) -> tuple[str, int | str]:
                        "or local:N (a LocalCluster of N workers on this machine)")
 
 
-def _import_distributed():
+def import_distributed():
     try:
         import distributed
     except ImportError:
@@ -91,7 +91,7 @@ def connect(spec: str, wait_workers: float = 60.0) -> Iterator:
     """A dask.distributed Client for `spec`; a LocalCluster of one-thread worker processes on
     127.0.0.1 for local:N (closed on exit). Checks that workers are there and run this ecgfeat."""
     kind, arg = parse_scheduler(spec)
-    distributed = _import_distributed()
+    distributed = import_distributed()
     import ecgfeat
 
     cluster = None
@@ -164,7 +164,7 @@ def run_chunks(client, work: Callable, chunks: Iterable[list], *shared,
     its records retried at the end one at a time, with nothing else in flight: an innocent record
     queued on the same worker as a record that crashes it is then not blamed, and only a record
     that fails on its own becomes error rows."""
-    distributed = _import_distributed()
+    distributed = import_distributed()
     limit = in_flight or 4 * n_threads(client)
     chunks = iter(chunks)
     pending = distributed.as_completed()

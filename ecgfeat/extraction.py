@@ -217,9 +217,9 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
     from .store import FeatureStore
 
     if scheduler is not None:
-        from .cluster import _import_distributed, parse_scheduler
+        from .cluster import import_distributed, parse_scheduler
         parse_scheduler(scheduler)     # a bad spec or a missing extra fails before any work
-        _import_distributed()
+        import_distributed()
     ds = open_dataset(path, name=name)
     store = FeatureStore(store_root)
     cluster_s = None

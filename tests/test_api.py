@@ -221,6 +221,22 @@ def test_inner_split_constant_class_and_names_from_a_dataframe():
     assert repr(clf.estimators_[2]) == "ConstantProba(0.0)"
 
 
+def test_fixed_thresholds_fit_on_every_row_and_are_kept_as_given():
+    """The cv refit of `ecgfeat train`: thresholds given (the folds' median), models on all of X."""
+    X, Y = _data()
+    clf = MultiLabelThresholdClassifier(LogisticRegression(), thresholds=[0.3, 0.7]).fit(X, Y)
+    np.testing.assert_array_equal(clf.thresholds_, [0.3, 0.7])
+    assert np.isnan(clf.val_f1_).all()
+    full = [clone(LogisticRegression()).fit(X, Y[:, j]).predict_proba(X)[:, 1] for j in range(2)]
+    np.testing.assert_array_equal(clf.decision_scores(X), np.column_stack(full))
+    np.testing.assert_array_equal(clf.predict(X), (np.column_stack(full) >= [0.3, 0.7]).astype(int))
+    assert list(MultiLabelThresholdClassifier(LogisticRegression(), thresholds=0.4).fit(X, Y).thresholds_) == [0.4, 0.4]
+    with pytest.raises(ValueError, match="thresholds are given: fit takes no validation data"):
+        MultiLabelThresholdClassifier(LogisticRegression(), thresholds=0.4).fit(X, Y, X_val=X, Y_val=Y)
+    with pytest.raises(ValueError, match=r"one number or one per class \(2\), got shape \(3,\)"):
+        MultiLabelThresholdClassifier(LogisticRegression(), thresholds=[0.1, 0.2, 0.3]).fit(X, Y)
+
+
 def test_nested_params_reach_the_wrapped_estimator_in_a_grid_search():
     from sklearn.model_selection import GridSearchCV
     from sklearn.tree import DecisionTreeClassifier

@@ -356,3 +356,16 @@ def test_every_split_of_both_protocols_is_disjoint_and_keeps_patients_whole():
         for s in splits(seeded, protocol):
             g = {k: set(groups[getattr(s, k)]) for k in ("train", "val", "test")}
             assert not g["train"] & g["test"] and not g["train"] & g["val"] and not g["val"] & g["test"]
+
+
+def test_thresholds_and_fold_assignment_live_in_models_and_evaluation_reexports_them():
+    """One implementation each (models/f1.py, models/stratify.py): the classifier in the models layer
+    uses them, and the imports of the protocols and of users' scripts keep working."""
+    import ecgfeat.evaluation as ev
+    from ecgfeat.evaluation import folds, thresholds
+    from ecgfeat.models import f1, stratify
+
+    assert ev.f1_thresholds is thresholds.f1_thresholds is f1.f1_thresholds
+    assert ev.apply_thresholds is thresholds.apply_thresholds is f1.apply_thresholds
+    assert ev.assign_folds is folds.assign_folds is stratify.assign_folds
+    assert ev.given_folds_usable is stratify.given_folds_usable

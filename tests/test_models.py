@@ -321,3 +321,74 @@ def test_manifest_cannot_point_outside_the_folder(saved, tmp_path):
     manifest["estimators"][0]["file"] = "../lr/class_0.skops"
     with pytest.raises(ModelFileError, match="not a model file name"):
         load_ovr(folder, manifest)
+
+
+# -- the per-split classifier of `ecgfeat train`: MultiLabelThresholdClassifier of a zoo model ------
+
+@pytest.mark.parametrize("model", MODELS)
+def test_threshold_classifier_of_a_zoo_model_saves_as_data_on_its_kept_columns(data, model, tmp_path):
+    """What train saves: the per-class models on the columns they see (all-NaN column 7 dropped),
+    loading back (no pickle) to the same probabilities; the constant class as a manifest entry."""
+    from ecgfeat.models.threshold import MultiLabelThresholdClassifier
+
+    X, Y = data
+    names = [f"f{i}" for i in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=names)
+    clf = MultiLabelThresholdClassifier(make_binary(model, FAST.get(model), seed=2))
+    clf.fit(df.iloc[:200], pd.DataFrame(Y[:200], columns=list("abc")), X_val=df.iloc[200:250], Y_val=Y[200:250])
+    manifest = save_ovr(clf, tmp_path / "m", params=FAST.get(model), preset="default", seed=2)
+    assert manifest["model"] == model and manifest["seed"] == 2 and manifest["classes"] == ["a", "b", "c"]
+    assert manifest["n_features"] == 39 and manifest["feature_names"] == names[:7] + names[8:]
+    assert [e["kind"] for e in manifest["estimators"]][2] == "constant"
+    loaded = load_ovr(tmp_path / "m", json.loads(json.dumps(manifest)))
+    np.testing.assert_array_equal(loaded.predict_proba(df[manifest["feature_names"]]), clf.predict_proba(df))
+
+
+def test_zoo_models_are_named_and_other_estimators_are_not_saved(data, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from ecgfeat.models.threshold import MultiLabelThresholdClassifier
+    from ecgfeat.models.zoo import model_name
+
+    assert [model_name(make_binary(m)) for m in MODELS] == list(MODELS)
+    X, Y = data
+    clf = MultiLabelThresholdClassifier(LogisticRegression()).fit(np.nan_to_num(X), Y)
+    with pytest.raises(ValueError, match="LogisticRegression: not an estimator of the zoo"):
+        save_ovr(clf, tmp_path / "m")       # a bare LogisticRegression lacks the zoo's imputer: not the lr model
+
+
+def test_one_vs_rest_corner_cases_fit_as_the_zoo_needs(data):
+    """A column with no value (gbm's binner) and a class with a single positive (mlp's stratified
+    early-stopping split) crash the bare estimators; the classifier fits them (zoo.fit_binary)."""
+    from ecgfeat.models.threshold import MultiLabelThresholdClassifier
+
+    X, Y = data
+    with pytest.raises(ValueError):
+        make_binary("gbm").fit(X, Y[:, 0])                  # column 7 is NaN everywhere
+    gbm = MultiLabelThresholdClassifier(make_binary("gbm"), drop_empty=False).fit(X, Y, X_val=X, Y_val=Y)
+    assert gbm.columns_.all() and gbm.estimators_[0].n_features_in_ == 40
+    np.testing.assert_array_equal(gbm.predict_proba(X), gbm.predict_proba(np.where(np.isnan(X), np.nan, X)))
+    one = np.zeros_like(Y)
+    one[0, 0] = one[:, 1] = 1
+    template = make_binary("mlp")
+    with pytest.raises(ValueError):
+        clone(template).fit(np.nan_to_num(X), one[:, 0])
+    mlp = MultiLabelThresholdClassifier(template).fit(X, one, X_val=X, Y_val=one)
+    assert mlp.estimators_[0][-1].early_stopping is False and template[-1].early_stopping is True
+    assert [repr(e) for e in mlp.estimators_[1:]] == ["ConstantProba(1.0)", "ConstantProba(0.0)"]
+
+
+@pytest.mark.parametrize("model", ["lr", "mlp", "gbm"])
+def test_float32_features_are_fitted_in_float32_as_one_vs_rest_does(data, model):
+    """The classifier keeps float32 input (the store's dtype): on the same columns its models are
+    the OneVsRest ones bit for bit (lr and mlp standardise in the input's precision)."""
+    from ecgfeat.models.threshold import MultiLabelThresholdClassifier
+
+    X, Y = data
+    keep = ~np.isnan(X).all(axis=0)
+    clf = MultiLabelThresholdClassifier(make_binary(model)).fit(X, Y, X_val=X[:50], Y_val=Y[:50])
+    ovr = OneVsRest(model).fit(X[:, keep], Y)
+    np.testing.assert_array_equal(clf.predict_proba(X), ovr.predict_proba(X[:, keep]))
+    as64 = MultiLabelThresholdClassifier(make_binary(model)).fit(X.astype(np.float64), Y, X_val=X[:50], Y_val=Y[:50])
+    if model != "gbm":          # HistGradientBoosting bins in float64 whatever it is given
+        assert not np.array_equal(as64.predict_proba(X), clf.predict_proba(X))

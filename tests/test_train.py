@@ -171,13 +171,14 @@ def test_predict_on_real_records(shared_data, tmp_path):
     assert res["metrics"]["bootstrap"]["unit"] == "patient"
     assert res["metrics"]["bootstrap"]["n"] <= res["metrics"]["n_records"]
     assert pd.read_parquet(Path(folder) / "predictions.parquet")["patient_id"].notna().all()
-    for target in (shared_data / "ptbxl-500" / "records500" / "00000" / "00001_hr.hea",
-                   shared_data / "challenge-wfdb" / "G12EC" / "E00001.hea"):
+    # one record id everywhere: a PTB-XL file is named by its ecg_id, as in train and explain
+    for target, record in ((shared_data / "ptbxl-500" / "records500" / "00000" / "00001_hr.hea", "1"),
+                           (shared_data / "challenge-wfdb" / "G12EC" / "E00001.hea", "E00001")):
         out = runner.invoke(app, ["predict", str(target), "--model", folder, "--json"])
         assert out.exit_code == 0, out.output
         doc = json.loads(out.stdout.strip().splitlines()[-1])
         (rec,) = doc["records"]
-        assert rec["record"] == target.stem and set(rec["probabilities"]) == {"NORM", "MI", "STTC", "CD", "HYP"}
+        assert rec["record"] == record and set(rec["probabilities"]) == {"NORM", "MI", "STTC", "CD", "HYP"}
         assert all(0 <= p <= 1 for p in rec["probabilities"].values()) and doc["errors"] == []
 
 
@@ -340,3 +341,37 @@ def test_lead_ranking_files_with_and_without_record_features_are_distinct(tmp_pa
         _write_ranking(results(rec), tmp_path, 1.0, console(True), c)
     names = sorted(p.name for p in (tmp_path / "lead_ranking").iterdir())
     assert names == ["xgb-d-cpsc9-paper-norec.json", "xgb-d-cpsc9-paper-norec.md", "xgb-d-cpsc9-paper.json", "xgb-d-cpsc9-paper.md"]
+
+
+# --- the protocol is a composition of the public objects ------------------------------------------
+
+def test_a_split_is_the_public_classifier_and_the_cv_refit_has_the_median_thresholds(store, tmp_path):
+    """Split 4 of `cv` = MultiLabelThresholdClassifier(make_binary(...)) fitted on its train folds
+    with its validation fold; the saved cv model = the same classifier on every labelled record
+    with `thresholds=` the median of the ten splits' (loaded back from its files, not pickled)."""
+    from ecgfeat.evaluation import splits
+    from ecgfeat.models.threshold import MultiLabelThresholdClassifier
+    from ecgfeat.models.zoo import make_binary
+    from ecgfeat.predict import load_model
+
+    c = cfg(store, protocol="cv", params={"n_estimators": 20}, jobs=1)
+    X, Y, classes, folds, _ = load_matrix(c)
+    scores, preds, tested, thr, models = run_protocol(c, X, Y, folds, classes=classes)
+    s = splits(folds, "cv")[3]
+    clf = MultiLabelThresholdClassifier(make_binary("xgb", {"n_estimators": 20}, seed=0, n_jobs=1))
+    clf.fit(X.iloc[s.train], Y[s.train], X_val=X.iloc[s.val], Y_val=Y[s.val])
+    np.testing.assert_array_equal(clf.predict_proba(X.iloc[s.test]), scores[s.test])
+    np.testing.assert_array_equal(clf.predict(X.iloc[s.test]), preds[s.test])
+    np.testing.assert_array_equal(clf.thresholds_, thr[3])
+    assert list(models[3].classes_) == classes and tested.all()
+
+    res = train(c, tmp_path / "m")
+    pred = pd.read_parquet(Path(res["model_dir"]) / "predictions.parquet")
+    np.testing.assert_array_equal(pred[[f"y_score__{k}" for k in classes]].to_numpy(), scores)
+    config, model = load_model(Path(res["model_dir"]))
+    median = np.median(np.vstack(thr), axis=0)
+    assert config["thresholds"] == dict(zip(classes, median.tolist()))
+    assert config["feature_names"] == list(X.columns[X.notna().any().to_numpy()])
+    final = MultiLabelThresholdClassifier(make_binary("xgb", {"n_estimators": 20}, seed=0, n_jobs=1),
+                                          thresholds=median).fit(X, Y)
+    np.testing.assert_array_equal(model.predict_proba(X[config["feature_names"]]), final.predict_proba(X))

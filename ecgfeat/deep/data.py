@@ -15,9 +15,10 @@ def cache_root(cfg) -> Path:
 
 def load_signals(cfg, progress=None):
     """(X Signals, Y, classes, folds, notes) of `cfg` (a TrainConfig with model "cnn"): the same
-    labelled records, classes and folds as `training.load_matrix` gives the classical models."""
-    from ..store._read import frame_targets
-    from ..training import has_patient_ids, select_labelled, store_fingerprint
+    labelled records, classes and folds as `training.load_matrix` gives the classical models
+    (both select them with `models.labelled.select_labelled`)."""
+    from ..models.labelled import has_patient_ids, select_labelled, store_fingerprint
+    from ..store import frame_targets
     from .presets import from_dict
 
     if not cfg.data_path:

@@ -229,7 +229,7 @@ def evaluate_external(model: str | os.PathLike, data: str | os.PathLike, workspa
     from .. import __version__
     from ..datasets import open_dataset
     from ..predict import load_model
-    from ..training import has_patient_ids
+    from ..models.labelled import has_patient_ids
 
     t0 = time.perf_counter()
     ws = Path(workspace)

@@ -24,7 +24,7 @@ def _check_children(left: np.ndarray, right: np.ndarray, leaf: np.ndarray, featu
                 and np.all((feature[inner] >= 0) & (feature[inner] < n_features)))
 
 
-def _check_sklearn(model: str, est: Any, n_features: int) -> str | None:
+def check_sklearn(model: str, est: Any, n_features: int) -> str | None:
     """None when ``est`` is the structure ``model`` builds, else what is wrong."""
     from sklearn.pipeline import Pipeline
     expected = {"lr": "LogisticRegression", "mlp": "MLPClassifier",
@@ -66,7 +66,7 @@ _XGB_ARRAYS = ("base_weights", "default_left", "left_children", "loss_changes", 
                "right_children", "split_conditions", "split_indices", "split_type", "sum_hessian")
 
 
-def _check_xgb(doc: Any, n_features: int) -> str | None:
+def check_xgb(doc: Any, n_features: int) -> str | None:
     """Strict check of an XGBoost JSON model, run BEFORE XGBoost parses it: its loader trusts
     sizes (a wrong size_leaf_vector crashes it) and its predictor trusts indices."""
     try:
@@ -114,7 +114,7 @@ _LGBM_ARRAYS = {  # key -> (length: L leaves or L-1 splits, integer?)
     "leaf_value": (0, False), "leaf_weight": (0, False), "leaf_count": (0, True)}
 
 
-def _check_lgbm(text: str, n_features: int) -> str | None:
+def check_lgbm(text: str, n_features: int) -> str | None:
     """Strict check of a LightGBM text model, run BEFORE LightGBM parses it: its parser accepts
     short arrays and bad numbers, and aborts the process on some malformed trees."""
     if "\r" in text or "\0" in text or text.count("\nend of trees") != 1:

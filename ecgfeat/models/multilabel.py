@@ -1,4 +1,9 @@
-"""One-vs-rest multi-label wrapper: one binary model of the zoo per class column."""
+"""One-vs-rest multi-label container of the zoo's binary models, one per class column.
+
+``ecgfeat train`` fits a :class:`~ecgfeat.MultiLabelThresholdClassifier` of the zoo's estimator
+per split; ``OneVsRest`` is what a saved model folder loads back as (``persist.load_ovr``): the
+per-class estimators, ``predict_proba`` on the model's feature columns. It can also fit (one
+``make_binary`` per class), which the tests and older scripts use."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .zoo import MODELS, check_params, make_binary
+from .zoo import MODELS, check_params, fit_binary, limit_threads, make_binary
 
 Progress = Callable[[int, int, str], None]
 
@@ -27,27 +32,6 @@ class ConstantProba:
 
     def __repr__(self) -> str:
         return f"ConstantProba({self.value})"
-
-
-def _threads(n_jobs: int):
-    """Caps OpenMP/BLAS threads (HistGradientBoosting, BLAS in lr/mlp) at n_jobs; -1 = no cap."""
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=None if n_jobs is None or n_jobs < 1 else int(n_jobs))
-
-
-def _fit_binary(name: str, estimator: Any, X: np.ndarray, y: np.ndarray) -> Any:
-    if name == "gbm":
-        # sklearn's HistGradientBoosting binner crashes on a column with no finite value; such a
-        # column carries nothing, so train on a copy where it is constant (never split on) and
-        # predict on the real data unchanged.
-        empty = np.isnan(X).all(axis=0)
-        if empty.any():
-            X = X.copy()
-            X[:, empty] = 0.0
-    if name == "mlp" and min(int(y.sum()), int(len(y) - y.sum())) < 2:
-        # early stopping draws a stratified validation split: impossible with one positive
-        estimator.set_params(model__early_stopping=False)
-    return estimator.fit(X, y)
 
 
 class OneVsRest(BaseEstimator):
@@ -119,7 +103,7 @@ class OneVsRest(BaseEstimator):
         self.n_features_in_ = A.shape[1]
         self.n_outputs_ = T.shape[1]
         self.estimators_, self.constant_ = [], {}
-        with _threads(self.n_jobs):
+        with limit_threads(self.n_jobs):
             for j in range(self.n_outputs_):
                 y = T[:, j]
                 if np.unique(y).size < 2:
@@ -127,7 +111,7 @@ class OneVsRest(BaseEstimator):
                     est: Any = ConstantProba(self.constant_[j])
                 else:
                     est = make_binary(self.model, self.params, self.preset, self.seed, self.n_jobs)
-                    est = _fit_binary(self.model, est, A, y)
+                    est = fit_binary(est, A, y)
                 self.estimators_.append(est)
                 if progress is not None:
                     progress(j + 1, self.n_outputs_, str(self.classes_[j]))
@@ -143,7 +127,7 @@ class OneVsRest(BaseEstimator):
         self._check_fitted()
         A = self._matrix(X, fitting=False)
         out = np.empty((A.shape[0], self.n_outputs_), dtype=np.float64)
-        with _threads(self.n_jobs):
+        with limit_threads(self.n_jobs):
             for j, est in enumerate(self.estimators_):
                 out[:, j] = np.asarray(est.predict_proba(A))[:, 1]
         return out

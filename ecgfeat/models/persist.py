@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import _check_lgbm, _check_sklearn, _check_xgb
+from ._checks import check_lgbm, check_sklearn, check_xgb
 from .multilabel import ConstantProba, OneVsRest
-from .zoo import MODELS
+from .zoo import MODELS, model_name
 
 FORMAT = 1
 EXTENSIONS = {"xgb": (".json",), "lgbm": (".txt",), "skops": (".skops",)}
@@ -78,14 +78,45 @@ def _kind(model: str, est: Any) -> str:
     return model if model in ("xgb", "lgbm") else "skops"
 
 
-def save_ovr(model: OneVsRest, folder: str | Path) -> dict[str, Any]:
-    """Writes each class's estimator under ``folder``; returns the JSON-able manifest."""
+def _saved_view(model: Any, params: dict | None, preset: str, seed: int) -> dict[str, Any]:
+    """What a manifest records of a fitted OneVsRest or MultiLabelThresholdClassifier."""
+    from .threshold import MultiLabelThresholdClassifier
+
+    if isinstance(model, MultiLabelThresholdClassifier):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(model, "estimators_")
+        if model.target_type_ != "multilabel":
+            raise ValueError(f"only a multi-label MultiLabelThresholdClassifier is saved as one model per class "
+                             f"(this one was fitted on a {model.target_type_} y)")
+        names = getattr(model, "feature_names_in_", None)
+        # the per-class models see the kept columns only: the saved model is fitted on exactly those
+        return {"model": model_name(model.estimator), "params": params, "preset": preset, "seed": seed,
+                "classes": list(model.classes_), "estimators": model.estimators_,
+                "n_features": int(np.sum(model.columns_)),
+                "feature_names": None if names is None else list(np.asarray(names)[model.columns_])}
     model._check_fitted()
+    names = getattr(model, "feature_names_in_", None)
+    return {"model": model.model, "params": model.params, "preset": model.preset, "seed": model.seed,
+            "classes": list(model.classes_), "estimators": model.estimators_, "n_features": int(model.n_features_in_),
+            "feature_names": None if names is None else list(names)}
+
+
+def save_ovr(model: Any, folder: str | Path, params: dict | None = None, preset: str = "default",
+             seed: int = 0) -> dict[str, Any]:
+    """Writes each class's estimator under ``folder``; returns the JSON-able manifest.
+
+    ``model`` is a fitted ``OneVsRest`` or a fitted multi-label ``MultiLabelThresholdClassifier``
+    of a zoo estimator (``make_binary``): its per-class models, on the columns they see
+    (``columns_``), with ``params``, ``preset`` and ``seed`` recorded as the zoo settings it was
+    built with (a OneVsRest carries its own). ``load_ovr`` reads it back as a OneVsRest.
+    """
+    view = _saved_view(model, params, preset, seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
-    for i, est in enumerate(model.estimators_):
-        kind = _kind(model.model, est)
+    for i, est in enumerate(view["estimators"]):
+        kind = _kind(view["model"], est)
         if kind == "constant":
             entries.append({"kind": "constant", "value": est.value})
             continue
@@ -99,16 +130,16 @@ def save_ovr(model: OneVsRest, folder: str | Path) -> dict[str, Any]:
             import skops.io as sio
             sio.dump(est, path)
         entries.append({"kind": kind, "file": path.name, "sha256": sha256_file(path)})
-    names = getattr(model, "feature_names_in_", None)
+    names = view["feature_names"]
     return {
         "format": FORMAT,
-        "model": model.model,
-        "params": _jsonable(model.params or {}),
-        "preset": model.preset,
-        "seed": int(model.seed),
-        "classes": _jsonable(list(model.classes_)),
-        "n_outputs": int(model.n_outputs_),
-        "n_features": int(model.n_features_in_),
+        "model": view["model"],
+        "params": _jsonable(view["params"] or {}),
+        "preset": view["preset"],
+        "seed": int(view["seed"]),
+        "classes": _jsonable(view["classes"]),
+        "n_outputs": len(entries),
+        "n_features": view["n_features"],
         "feature_names": None if names is None else [str(n) for n in names],
         "estimators": entries,
         "libraries": _versions(),
@@ -179,7 +210,7 @@ def _load_skops(path: Path, model: str, n_features: int) -> Any:
         raise _refuse(path, f"holds untrusted type {bad[0]}{more}")
     try:
         est = sio.load(path, trusted=list(untrusted))
-        problem = _check_sklearn(model, est, n_features)
+        problem = check_sklearn(model, est, n_features)
     except Exception as err:
         raise _refuse(path, f"cannot load skops file ({type(err).__name__}: {err})") from None
     if problem:
@@ -192,23 +223,23 @@ def _load_native(kind: str, path: Path, n_features: int, n_jobs: int) -> Any:
         if kind == "xgb":
             import json
             from xgboost import XGBClassifier
-            problem = _check_xgb(json.loads(path.read_bytes()), n_features)
+            problem = check_xgb(json.loads(path.read_bytes()), n_features)
             if problem is None:
                 est = XGBClassifier()
                 est.load_model(str(path))
                 est.set_params(n_jobs=n_jobs)
                 raw = json.loads(bytes(est.get_booster().save_raw(raw_format="json")))
-                problem = _check_xgb(raw, n_features)    # what XGBoost read is what we checked
+                problem = check_xgb(raw, n_features)    # what XGBoost read is what we checked
         else:
             import lightgbm
             text = path.read_text(encoding="utf-8")
-            problem = _check_lgbm(text, n_features)
+            problem = check_lgbm(text, n_features)
             if problem is None:
                 # without tree_sizes LightGBM parses trees serially, where a format error is a
                 # Python exception rather than an abort inside its OpenMP loop
                 text = re.sub(r"^tree_sizes=.*\n", "", text, count=1, flags=re.M)
                 est = LightGBMBinary(lightgbm.Booster(model_str=text), n_jobs=n_jobs)
-                problem = (_check_lgbm(est.booster_.model_to_string(), n_features)
+                problem = (check_lgbm(est.booster_.model_to_string(), n_features)
                            or (None if est.booster_.num_trees() == text.count("\nTree=")
                                else "LightGBM read a different number of trees"))
     except Exception as err:

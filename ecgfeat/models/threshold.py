@@ -2,8 +2,13 @@
 
 What ``ecgfeat train`` does per split, as one estimator: one clone of the wrapped classifier per
 class column, positive-class probabilities, and per-class thresholds maximising F1 on validation
-data (``evaluation.thresholds.f1_thresholds``: exact, 0.5 for a class without positives or
-negatives there). The thresholds are fitted attributes (``thresholds_``) and ``predict`` applies them.
+data (``f1_thresholds``: exact, 0.5 for a class without positives or negatives there), or
+thresholds given (``thresholds=``: the cv refit's median of the folds'). The thresholds are
+fitted attributes (``thresholds_``) and ``predict`` applies them.
+
+``ecgfeat train`` is this class per split: ``MultiLabelThresholdClassifier(make_binary(model,
+params, preset, seed, jobs))`` fitted on the training folds with the validation fold as
+``X_val, Y_val``; the cv refit passes the median of the folds' thresholds as ``thresholds``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..evaluation.folds import IterativeStratifiedGroupKFold
-from ..evaluation.thresholds import apply_thresholds, f1_thresholds
+from .f1 import apply_thresholds, f1_thresholds
 from .multilabel import ConstantProba
+from .stratify import assign_folds
+from .zoo import fit_binary
+
+# float32 input stays float32 (the feature store's dtype): the wrapped models then see exactly the
+# matrix `ecgfeat train` gives them, and lr / mlp standardise it in the same precision
+DTYPES = [np.float64, np.float32]
 
 
 # check_estimator(MultiLabelThresholdClassifier(LogisticRegression()), expected_failed_checks=...):
@@ -40,7 +50,11 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
     ``Y`` and chooses, per class, the threshold on the positive-class probability that maximises
     F1 on validation data: ``X_val, Y_val`` when given (e.g. the protocol's validation fold), else
     one fold of an inner :class:`~ecgfeat.IterativeStratifiedGroupKFold` split of ``X`` (the
-    models then fit on the other folds, or on all of ``X`` with ``refit=True``).
+    models then fit on the other folds, or on all of ``X`` with ``refit=True``). With
+    ``thresholds`` given, nothing is held out: the models fit on all of ``X``.
+    Each class's model is fitted by :func:`ecgfeat.models.zoo.fit_binary` (HistGradientBoosting
+    on an all-NaN column, MLPClassifier early stopping with a single positive); a class with a
+    single value in the training rows gets a ``ConstantProba``. float32 input stays float32.
     A 1-D ``y`` is handled as scikit-learn does: binary (the threshold applies to the second
     class) or multiclass (one-vs-rest probabilities normalised to sum to 1, ``predict`` the most
     probable class; ``thresholds_`` are kept but not used).
@@ -61,6 +75,9 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
         ``ecgfeat train`` drops them the same way).
     random_state : int, default=0
         Seed of the inner split.
+    thresholds : float or array-like of shape (n_classes,), optional
+        Fixed decision thresholds (e.g. the median of cross-validation folds' thresholds): no
+        validation data is used, ``val_f1_`` is NaN.
 
     Attributes
     ----------
@@ -74,6 +91,8 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
         One fitted clone per class (``ConstantProba`` for a class with one value in training).
     columns_ : ndarray of bool
         The input columns the models see (all True unless ``drop_empty`` removed some).
+    target_type_ : str
+        ``"multilabel"`` (a 2-D 0/1 ``Y``), ``"binary"`` or ``"multiclass"`` (a 1-D ``y``).
     n_features_in_, feature_names_in_ : int, ndarray
         As in scikit-learn.
 
@@ -95,8 +114,9 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, estimator, val_splits: int = 5, refit: bool = False, drop_empty: bool = True,
-                 random_state: int = 0):
+                 random_state: int = 0, thresholds=None):
         self.estimator = estimator
+        self.thresholds = thresholds
         self.val_splits = val_splits
         self.refit = refit
         self.drop_empty = drop_empty
@@ -128,7 +148,7 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
 
             check_classification_targets(T)
             self.classes_ = np.unique(T)
-            self._kind = "binary" if len(self.classes_) <= 2 else "multiclass"
+            self._kind = self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
             if self._kind == "binary":
                 return (T == self.classes_[-1]).astype(np.int64)[:, None]
             return (T[:, None] == self.classes_[None, :]).astype(np.int64)
@@ -137,6 +157,7 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
         if not np.isin(T, (0, 1)).all():
             raise ValueError("a 2-D Y must hold only 0/1 labels (one column per class)")
         self._kind = "multilabel"
+        self.target_type_ = self._kind
         self.classes_ = (np.asarray([str(c) for c in names], dtype=object) if names is not None
                          else np.arange(T.shape[1]))
         return T.astype(np.int64)
@@ -166,7 +187,7 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
             if np.unique(y).size < 2:
                 out.append(ConstantProba(float(y[0]) if len(y) else 0.0))
             else:
-                out.append(clone(self.estimator).fit(A, y))
+                out.append(fit_binary(clone(self.estimator), A, y))
         return out
 
     def _scores(self, A: np.ndarray, models: list) -> np.ndarray:
@@ -199,15 +220,18 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        A = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
-        A = np.where(np.isinf(A), np.nan, A)
+        A = validate_data(self, X, ensure_all_finite="allow-nan", dtype=DTYPES)
+        if np.isinf(A).any():        # an infinite feature is as undefined as NaN
+            A = np.where(np.isinf(A), np.nan, A)
         T = self._targets(Y, A.shape[0])
         if (X_val is None) != (Y_val is None):
             raise ValueError("give both X_val and Y_val, or neither (then an inner split chooses the thresholds)")
         if X_val is not None and validation is not None:
             raise ValueError("give X_val/Y_val or validation, not both")
+        if self.thresholds is not None and (X_val is not None or validation is not None):
+            raise ValueError("thresholds are given: fit takes no validation data (X_val, Y_val or validation)")
         every = np.arange(A.shape[0])
-        if X_val is not None:
+        if X_val is not None or self.thresholds is not None:
             fit_rows = every
         else:
             if validation is not None:
@@ -219,14 +243,20 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
                 fit_rows, val_rows = self._inner_split(T, groups)
         final_rows = every if self.refit and X_val is None else fit_rows
         # a column with no value on the rows the final models fit on carries nothing
-        self.columns_ = (~np.isnan(A[final_rows]).all(axis=0) if self.drop_empty
+        self.columns_ = (~np.isnan(A if final_rows is every else A[final_rows]).all(axis=0) if self.drop_empty
                          else np.ones(A.shape[1], dtype=bool))
         if not self.columns_.any():
             self.columns_[:] = True
         A = np.ascontiguousarray(A[:, self.columns_])
-        models = self._fit_models(A[fit_rows], T[fit_rows])
+        # all rows (validation data given, or fixed thresholds): no copy of the matrix
+        models = self._fit_models(A, T) if fit_rows is every else self._fit_models(A[fit_rows], T[fit_rows])
+        if self.thresholds is not None:
+            self.estimators_ = models
+            self.thresholds_ = self._given_thresholds(T.shape[1])
+            self.val_f1_ = np.full(T.shape[1], np.nan)
+            return self
         if X_val is not None:
-            V = validate_data(self, X_val, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+            V = validate_data(self, X_val, ensure_all_finite="allow-nan", dtype=DTYPES, reset=False)
             V = np.ascontiguousarray(np.where(np.isinf(V), np.nan, V)[:, self.columns_])
             TV = self._encode(Y_val, V.shape[0])
         else:
@@ -241,6 +271,12 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
             self.val_f1_ = np.full(T.shape[1], np.nan)
         return self
 
+    def _given_thresholds(self, k: int) -> np.ndarray:
+        thr = np.asarray(self.thresholds, dtype=np.float64)
+        if thr.ndim > 1 or (thr.ndim == 1 and thr.shape[0] != k):
+            raise ValueError(f"thresholds must be one number or one per class ({k}), got shape {thr.shape}")
+        return np.array(np.broadcast_to(thr, (k,)))
+
     def _inner_split(self, T: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
         k = int(self.val_splits)
         if k < 2:
@@ -248,8 +284,9 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
         if T.shape[0] < k:       # too few records to hold some out: thresholds on the training data
             idx = np.arange(T.shape[0])
             return idx, idx
-        cv = IterativeStratifiedGroupKFold(n_splits=k, random_state=self.random_state)
-        train, val = next(iter(cv.split(None, T, groups)))
+        # the first split of IterativeStratifiedGroupKFold(k, random_state): fold 0 held out
+        folds = assign_folds(T, k, int(self.random_state or 0), groups=groups)
+        train, val = np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)
         if not len(train) or not len(val):
             idx = np.arange(T.shape[0])
             return idx, idx
@@ -258,7 +295,7 @@ class MultiLabelThresholdClassifier(ClassifierMixin, BaseEstimator):
     # -- prediction -------------------------------------------------------------------------
     def _matrix(self, X) -> np.ndarray:
         check_is_fitted(self, "estimators_")
-        A = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        A = validate_data(self, X, ensure_all_finite="allow-nan", dtype=DTYPES, reset=False)
         return np.ascontiguousarray(np.where(np.isinf(A), np.nan, A)[:, self.columns_])
 
     def decision_scores(self, X) -> np.ndarray:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 MODELS = ("lr", "rf", "gbm", "xgb", "lgbm", "mlp")
 PRESETS = ("default", "seed")
 TREE_MODELS = ("rf", "gbm", "xgb", "lgbm")
@@ -168,6 +170,65 @@ def make_binary(name: str, params: dict[str, Any] | None = None, preset: str = "
         ("scale", StandardScaler()),
         ("model", estimator),
     ])
+
+
+def limit_threads(n_jobs: int | None):
+    """Context manager capping OpenMP/BLAS threads (HistGradientBoosting, BLAS in lr/mlp) at
+    ``n_jobs``; ``None`` or < 1 = no cap. The protocols fit and predict inside it, so ``--jobs``
+    bounds every library's threads, not only the estimators' own ``n_jobs``."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=None if n_jobs is None or n_jobs < 1 else int(n_jobs))
+
+
+def _final_step(estimator: Any) -> tuple[Any, str]:
+    """(last estimator of a Pipeline or the estimator itself, the set_params prefix reaching it)."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        return steps[-1][1], f"{steps[-1][0]}__"
+    return estimator, ""
+
+
+def fit_binary(estimator: Any, X: Any, y: Any) -> Any:
+    """``estimator.fit(X, y)`` for one class of a one-vs-rest model, with what such a class needs.
+
+    One-vs-rest makes columns and targets a classifier can meet nowhere else:
+
+    - a feature column with no finite value: scikit-learn's HistGradientBoosting binner crashes on
+      it; it carries nothing, so that model fits on a copy where it is constant (never split on)
+      and predicts on the real data unchanged;
+    - a class with a single positive (or negative): MLPClassifier's early stopping draws a
+      stratified validation split, impossible then, so it fits without early stopping.
+
+    Any other estimator is fitted as it is.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.neural_network import MLPClassifier
+
+    final, prefix = _final_step(estimator)
+    A = np.asarray(X) if isinstance(final, HistGradientBoostingClassifier) else X
+    if isinstance(final, HistGradientBoostingClassifier) and A.ndim == 2 and A.dtype.kind == "f":
+        empty = np.isnan(A).all(axis=0)
+        if empty.any():
+            X = A.copy()
+            X[:, empty] = 0.0
+    yy = np.asarray(y)
+    if isinstance(final, MLPClassifier) and final.early_stopping and min(int(yy.sum()), int(len(yy) - yy.sum())) < 2:
+        estimator.set_params(**{f"{prefix}early_stopping": False})
+    return estimator.fit(X, y)
+
+
+def model_name(estimator: Any) -> str:
+    """The zoo name (lr, rf, gbm, xgb, lgbm, mlp) of an estimator ``make_binary`` builds: what
+    ``persist.save_ovr`` records to choose each class's file format. ValueError for any other."""
+    final, _ = _final_step(estimator)
+    kind = type(final).__name__
+    names = {"LogisticRegression": "lr", "RandomForestClassifier": "rf", "HistGradientBoostingClassifier": "gbm",
+             "XGBClassifier": "xgb", "LGBMClassifier": "lgbm", "MLPClassifier": "mlp"}
+    name = names.get(kind)
+    if name is None or (name in ("lr", "mlp")) != (final is not estimator):
+        raise ValueError(f"{type(estimator).__name__}: not an estimator of the zoo ({', '.join(MODELS)}); only "
+                         "those are saved as data (XGBoost JSON, LightGBM text, skops)")
+    return name
 
 
 def _convert(text: str) -> Any:
