@@ -130,6 +130,46 @@ def test_a_record_without_credible_beats_is_refused_with_its_reason(make, why):
     assert q["all__quality__credible_beats"] == 0.0 and q["all__quality__index"] < LOW
 
 
+def _templates_of_shapes(pattern, seed=0):
+    """Templates of 12-lead beats whose QRS window (-60..+80 ms) takes shape pattern[i] at beat i:
+    one random 12-lead shape per distinct letter, a little noise on every beat."""
+    from ecgfeat.signal.template import Templates
+
+    rng = np.random.default_rng(seed)
+    pre, length = 150, 400                               # 300 ms before the fiducial, 800 ms in all
+    shapes = {c: rng.normal(0, 1, (12, length)) for c in sorted(set(pattern))}
+    epochs = np.stack([shapes[c] + rng.normal(0, 0.05, (12, length)) for c in pattern])
+    n = len(pattern)
+    fid = 250 + 400 * np.arange(n)                       # 75 bpm
+    return Templates(FS, fid, pre, epochs, np.arange(n), np.full(n, np.nan), np.ones(n, bool), epochs[0])
+
+
+@pytest.mark.parametrize("pattern,credible", [
+    ("NNNNNNNNNNNNNN", True),             # one morphology
+    ("NVNVNVNVNVNVNV", True),             # bigeminy: each shape on half of the beats
+    ("NNVNNVNNVNNVNN", True),             # trigeminy
+    ("ABCDEABCDEABCDE", False),           # five shapes in turn: each repeats, none is a rhythm's QRS
+])
+def test_beats_are_credible_when_a_third_of_them_share_one_qrs_shape(pattern, credible):
+    """A periodic signal that is no ECG repeats each candidate once a period: every beat has a twin
+    (second-best correlation ~1, which alone passed), but no shape is shared by a third of them."""
+    from ecgfeat.signal.quality import MIN_MATCH_CORR, MIN_SHARED_CORR, beat_credibility
+
+    cred = beat_credibility(_templates_of_shapes(pattern))
+    assert cred.match_corr > 0.99 > MIN_MATCH_CORR            # every beat has a twin in all four
+    assert cred.credible is credible
+    assert (cred.shared_corr >= MIN_SHARED_CORR) is credible
+    if not credible:
+        assert cred.reason.startswith("no QRS shape shared by a third of the 15 candidates"), cred.reason
+        assert cred.score < 0.5
+
+
+def test_the_sines_of_the_tests_are_refused_whatever_their_second_best_match():
+    feats, errors = extract_features(record(Ecg.sines(12, FS, 10)), BEATS)
+    assert [fam for fam, _ in errors] == ["expert", "rhythm"]
+    assert feats["quality"]["all__quality__credible_beats"] == 0.0
+
+
 def test_a_low_quality_lead_gets_nan_features_the_others_are_measured():
     x = synth(6)
     v2 = LEADS.index("V2")
