@@ -39,7 +39,7 @@ least 0.6 (pure noise 0.13-0.15, sines of random frequencies 0.44-0.58; real rec
 --, one QRS shape is shared by a third of the beats at least -- the median over the beats of their
 correlation with the ceil((n - 1) / 3)-th most similar other beat is at least 0.4 (real records
 0.64 at least: AF with intermittent ventricular pacing, flutter with supraventricular ectopy; noise
-0.05, sines 0.11-0.23) --, the rate is within 20-300 bpm, and one lead at least is of acceptable
+0.05, sines 0.09-0.23) --, the rate is within 20-300 bpm, and one lead at least is of acceptable
 quality (a record of flat runs with steps has beats that match: its steps). The second test is the
 rhythm's: a rhythm repeats a dominant QRS (bigeminy: half of the beats; trigeminy: two thirds),
 where a periodic signal that is no ECG (sines on a common 2 s period, five candidates a period)
