@@ -18,14 +18,17 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import numpy as np  # noqa: E402
 
 from ecgfeat.datasets import open_dataset  # noqa: E402
 from ecgfeat.features.extract import analyse  # noqa: E402
 from ecgfeat.record import Record  # noqa: E402
-from ecgfeat.signal.quality import MIN_MATCH_CORR, MIN_SHARED_CORR, _match_corr  # noqa: E402
+from ecgfeat.signal.quality import MIN_MATCH_CORR, MIN_SHARED_CORR, beat_credibility  # noqa: E402
+
+from conftest import Ecg  # noqa: E402  (the tests' hand-made sines)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT = [SHARED / d for d in ("ptbxl-500", "ludb-dev", "challenge-wfdb", "cpsc2018-original")]
@@ -33,9 +36,10 @@ DEFAULT = [SHARED / d for d in ("ptbxl-500", "ludb-dev", "challenge-wfdb", "cpsc
 
 def statistics(record: Record) -> tuple[float, float] | None:
     try:
-        return _match_corr(analyse(record).templates)
+        cred = beat_credibility(analyse(record).templates)
     except ValueError:      # too few beats: refused before credibility is asked
         return None
+    return cred.match_corr, cred.shared_corr
 
 
 def made(seed: int = 0, n: int = 5) -> dict[str, Record]:
@@ -46,8 +50,7 @@ def made(seed: int = 0, n: int = 5) -> dict[str, Record]:
         out[f"noise {i}"] = rng.normal(0, 0.1, (12, t.size))
         f, a, ph = rng.uniform(0.5, 20, 12), rng.uniform(0.1, 1.5, 12), rng.uniform(0, 2 * np.pi, 12)
         out[f"random sines {i}"] = a[:, None] * np.sin(2 * np.pi * f[:, None] * t + ph[:, None])
-    k = np.arange(12)[:, None]
-    out["test sines"] = 0.1 * (k + 1) * np.sin(2 * np.pi * (1.0 + 0.5 * k) * t)
+    out["test sines"] = Ecg.sines(12, 500.0, 10)
     return {name: Record(record_id=name, signal=x.astype(np.float32), fs=500.0) for name, x in out.items()}
 
 

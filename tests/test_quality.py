@@ -116,6 +116,9 @@ def test_quality_of_a_record_costs_a_few_ms():
 
 @pytest.mark.parametrize("make,why", [
     (noise, "median QRS correlation"),
+    # sines on a 2 s common period: which of the two QRS correlations refuses them depends on where the
+    # detector's near-equal peaks fall (their second-best match is 0.71 on one machine, under 0.6 on another)
+    (lambda: Ecg.sines(12, FS, 10), "median QRS correlation"),
     (flat_with_steps, "no lead of acceptable quality (flat run with steps)"),
     (lambda: saturated(synth(3)), "no lead of acceptable quality (saturated/clipped)"),
 ])
@@ -162,12 +165,6 @@ def test_beats_are_credible_when_a_third_of_them_share_one_qrs_shape(pattern, cr
     if not credible:
         assert cred.reason.startswith("no QRS shape shared by a third of the 15 candidates"), cred.reason
         assert cred.score < 0.5
-
-
-def test_the_sines_of_the_tests_are_refused_whatever_their_second_best_match():
-    feats, errors = extract_features(record(Ecg.sines(12, FS, 10)), BEATS)
-    assert [fam for fam, _ in errors] == ["expert", "rhythm"]
-    assert feats["quality"]["all__quality__credible_beats"] == 0.0
 
 
 def test_a_low_quality_lead_gets_nan_features_the_others_are_measured():

@@ -134,7 +134,7 @@ class Credibility:
     rate_bpm: float
     n_candidates: int
     score: float                 # in [0, 1]; < 0.5 exactly when not credible
-    shared_corr: float = np.nan  # median over the beats of their correlation with a third of the others
+    shared_corr: float           # median over the beats of their correlation with a third of the others
 
 
 def _long_runs(mask: np.ndarray, min_len: float) -> tuple[np.ndarray, np.ndarray]:
@@ -330,7 +330,7 @@ def beat_credibility(tp, quality: Quality | None = None) -> Credibility:
     if not np.isfinite(match) or match < MIN_MATCH_CORR:
         why.append(f"median QRS correlation {match:.2f} between the {n} candidates (credible >= {MIN_MATCH_CORR:g})")
     elif not np.isfinite(shared) or shared < MIN_SHARED_CORR:
-        why.append(f"no QRS shape shared by a third of the {n} candidates (median correlation {shared:.2f} "
+        why.append(f"no QRS shape shared by a third of the {n} candidates (median QRS correlation {shared:.2f} "
                    f"with a third of the others, credible >= {MIN_SHARED_CORR:g})")
     if not (np.isfinite(rate) and RATE_BPM[0] <= rate <= RATE_BPM[1]):
         why.append(f"rate {rate:.0f} bpm over {n} candidates")
