@@ -21,6 +21,7 @@ PUBLIC_MODULES = [
     "ecgfeat.jsonable",
     "ecgfeat.resources",
     "ecgfeat.optional",
+    "ecgfeat.draw.paper",
 ]
 
 

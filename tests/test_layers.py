@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1] / "ecgfeat"
 
 # lowest first; a module may import from its own layer and the layers before it
@@ -16,6 +14,7 @@ LAYERS = [
     ("datasets", {"datasets", "synth", "info"}),
     ("signal", {"signal"}),
     ("features", {"features", "api"}),
+    ("draw", {"draw"}),
     ("store", {"store", "extraction", "cluster"}),
     ("models", {"models", "deep", "predict"}),
     ("evaluation", {"evaluation"}),
@@ -25,16 +24,6 @@ LAYERS = [
     ("cli", {"commands", "cli", "workspace", "__main__"}),
 ]
 LAYER = {unit: i for i, (_, units) in enumerate(LAYERS) for unit in units}
-
-# Known violations in files this test's author does not own, for the lead to fix; each entry is
-# (importing module, line, imported module). Remove an entry when it is fixed: an entry that no
-# longer occurs fails the test too, so the list cannot go stale.
-KNOWN_UPWARD = {
-    # explain/plots.py:100 and :127 `from ..report.ecgpaper import baseline_corrected, draw_rows, save`:
-    # the ECG paper drawing is used by both explain and report; it belongs below explain
-    ("ecgfeat.explain.plots", "ecgfeat.report.ecgpaper"),
-}
-KNOWN_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 def _module(path: Path) -> str:
@@ -113,21 +102,11 @@ def test_every_module_has_a_layer():
 
 
 def test_no_module_imports_from_a_later_layer():
-    found = upward()
-    assert sorted(found - KNOWN_UPWARD) == []
-    assert sorted(KNOWN_UPWARD - found) == [], "fixed: remove these from KNOWN_UPWARD"
-
-
-@pytest.mark.xfail(reason="KNOWN_UPWARD lists violations for the lead to fix", strict=True)
-def test_known_upward_imports_are_gone():
-    assert upward() == set()
+    assert sorted(upward()) == []
 
 
 def test_no_private_name_or_module_crosses_modules():
-    found = private()
-    assert sorted(found - KNOWN_PRIVATE) == []
-    assert sorted(KNOWN_PRIVATE - found) == [], "fixed: remove these from KNOWN_PRIVATE"
-    assert found == set()
+    assert sorted(private()) == []
 
 
 def cycles() -> list[list[str]]:
@@ -135,7 +114,7 @@ def cycles() -> list[list[str]]:
     graph: dict[str, set[str]] = {}
     for mod, _, target, _ in imports():
         a, b = _unit(mod), _unit(target)
-        if a and b and a != b and (mod, target) not in KNOWN_UPWARD:
+        if a and b and a != b:
             graph.setdefault(a, set()).add(b)
     found, state = [], {}
 

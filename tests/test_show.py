@@ -12,7 +12,8 @@ import wfdb
 from typer.testing import CliRunner
 
 from ecgfeat.cli import app
-from ecgfeat.report import ecgpaper
+from ecgfeat import draw
+from ecgfeat.draw import cart
 from ecgfeat.vocab import LEADS
 
 runner = CliRunner()
@@ -34,9 +35,9 @@ def png_size(path) -> tuple[int, int]:
 
 
 def sheet_size_mm() -> tuple[float, float]:
-    p = ecgpaper
-    return (p.LEFT + p.CAL_W + p.STRIP_W + p.GAP + p.MEDIAN_S * p.MEDIAN_MM_PER_S + p.LEFT,
-            p.HEADER_H + 4 * p.ROW_H + p.FOOTER_H)
+    c = cart
+    return (c.LEFT + c.CAL_W + c.STRIP_W + c.GAP + c.MEDIAN_S * c.MEDIAN_MM_PER_S + c.LEFT,
+            c.HEADER_H + 4 * c.ROW_H + c.FOOTER_H)
 
 
 def _record(synth200, rid):
@@ -71,7 +72,7 @@ def test_png_and_json_measurements_are_expert_features(synth200, tmp_path):
     assert doc["record"] == rid and doc["out"] == str(out) and out.is_file()
     w_mm, h_mm = sheet_size_mm()
     w_px, h_px = png_size(out)            # the PNG is the paper at DPI pixels per inch, never cropped
-    assert abs(w_px - w_mm / MM * ecgpaper.DPI) <= 1 and abs(h_px - h_mm / MM * ecgpaper.DPI) <= 1
+    assert abs(w_px - w_mm / MM * draw.DPI) <= 1 and abs(h_px - h_mm / MM * draw.DPI) <= 1
     ana = analyse(_record(synth200, rid))
     want = expert_features(ana.templates, ana.delineation, ana.rr_mean_s, ana.rr_median_s)
     got = doc["measurements"]
@@ -99,11 +100,11 @@ def test_default_out_is_under_the_workspace(synth200, tmp_path):
 def test_paper_scale_is_25_mm_per_s_and_10_mm_per_mv(synth200):
     rid = _params(synth200).index[0]
     rec = _record(synth200, rid)
-    sheet = ecgpaper.prepare_sheet(rec)
-    fig = ecgpaper.draw_sheet(sheet)
+    sheet = draw.prepare_sheet(rec)
+    fig = draw.draw_sheet(sheet)
     try:
-        assert ecgpaper.inches_per_second(fig) == pytest.approx(25.0 / MM)
-        assert ecgpaper.inches_per_mv(fig) == pytest.approx(10.0 / MM)
+        assert draw.inches_per_second(fig) == pytest.approx(25.0 / MM)
+        assert draw.inches_per_mv(fig) == pytest.approx(10.0 / MM)
         paper = fig.ecgpaper
         ax = paper.ax
         # 1 mm grid squares are square: the axes' inches per mm are the same in x and y
@@ -133,7 +134,7 @@ def test_fiducial_ticks_sit_on_the_generated_beats(synth200):
     """ecgfeat's QRS onsets drawn on each beat are within 30 ms of the simulator's onsets."""
     params = _params(synth200)
     rid = params.index[params["labels"] == "Normal"][0]
-    sheet = ecgpaper.prepare_sheet(_record(synth200, rid))
+    sheet = draw.prepare_sheet(_record(synth200, rid))
     truth = np.array([float(x) for x in str(params.loc[rid, "qrs_on_s"]).split(";")])
     onsets = [on for kind, on, _, _, faint in sheet.ecgfeat.waves if kind == "QRS" and not faint]
     assert len(onsets) >= 5
@@ -179,7 +180,7 @@ def test_a_record_without_beats_is_drawn_with_the_reason(tmp_path, monkeypatch):
     from ecgfeat.datasets import open_dataset
 
     ds = open_dataset(tmp_path / "slow.hea")
-    sheet = ecgpaper.prepare_sheet(ds.read(ds.refs()[0]))
+    sheet = draw.prepare_sheet(ds.read(ds.refs()[0]))
     assert sheet.ecgfeat is None and abs(np.median(sheet.signal)) < 0.05     # baseline corrected
 
 
@@ -223,7 +224,7 @@ def test_explain_figures_are_drawn_on_the_same_paper(tmp_path):
     mass = {lead: 1.0 for lead in LEADS} | {"all": 3.0}
     path = plots.ecg_reasons(sig, 500.0, mass, reasons, "I-AVB", "S1: I-AVB", tmp_path / "r.png")
     w, _ = png_size(tmp_path / "r.png")
-    width_mm = ecgpaper.LEFT + ecgpaper.CAL_W + 250.0 + 4 + 95.0
+    width_mm = draw.LEFT + draw.CAL_W + 250.0 + 4 + 95.0
     assert path == str(tmp_path / "r.png") and abs(w - width_mm / MM * plots.PAPER_DPI) <= 1
     x = sig[:, ::5][:, :1000].astype(np.float32)
     t = np.arange(1000) / 100.0
@@ -231,7 +232,7 @@ def test_explain_figures_are_drawn_on_the_same_paper(tmp_path):
     values[1, 300:340] = 1.0
     plots.ecg_attribution(x, t, values, list(LEADS), "I-AVB", "S1: I-AVB", tmp_path / "a.png")
     w, _ = png_size(tmp_path / "a.png")
-    assert abs(w - (ecgpaper.LEFT + ecgpaper.CAL_W + 250.0 + 4 + 40.0) / MM * plots.PAPER_DPI) <= 1
+    assert abs(w - (draw.LEFT + draw.CAL_W + 250.0 + 4 + 40.0) / MM * plots.PAPER_DPI) <= 1
 
 
 @pytest.mark.realdata
@@ -253,11 +254,11 @@ def test_ludb_record_with_its_annotations(shared_data, tmp_path):
 
     ds = open_dataset(ludb)
     ref = next(r for r in ds.refs() if r.record_id == "1")
-    sheet = ecgpaper.prepare_sheet(ds.read(ref), read_annotations(ref.path[:-4]))
-    fig = ecgpaper.draw_sheet(sheet)
+    sheet = draw.prepare_sheet(ds.read(ref), read_annotations(ref.path[:-4]))
+    fig = draw.draw_sheet(sheet)
     from matplotlib.colors import to_hex
 
     colours = [to_hex(c.get_colors()[0]) for c in fig.ecgpaper.ax.collections if len(c.get_colors()) == 1]
-    assert colours.count(ecgpaper.ANNOT) >= 12 and colours.count(ecgpaper.ECGFEAT) >= 12
+    assert colours.count(draw.ANNOT) >= 12 and colours.count(draw.ECGFEAT) >= 12
     import matplotlib.pyplot as plt
     plt.close(fig)

@@ -124,7 +124,7 @@ def show(
     global boundaries in ms. Header: HR (bpm), PR, QRS, QT/QTc (ms), P/QRS/T axes (deg), signal quality.
     A record without detectable beats is drawn anyway, its header saying why nothing was measured."""
     from ..datasets.ludb import has_annotations, read_annotations
-    from ..report.ecgpaper import FORMATS, draw_sheet, prepare_sheet, save
+    from ..draw import FORMATS, draw_sheet, prepare_sheet, save
     from ..vocab import LEADS
 
     if out is not None and out.suffix.lower() not in FORMATS:

@@ -87,7 +87,7 @@ def _wrapped(lines: list[str], width: int = 58, max_lines: int = 5) -> str:
 
 
 # The patient figures are drawn on ECG paper by the same renderer as `ecgfeat show`
-# (report/ecgpaper.py): 25 mm/s, 10 mm/mV, 1 mm / 5 mm grid, one lead per row over its full
+# (draw/paper.py): 25 mm/s, 10 mm/mV, 1 mm / 5 mm grid, one lead per row over its full
 # length, baseline corrected (0.67 Hz high-pass), the words beside each row, never over the trace.
 PAPER_DPI = 120
 MAX_PAPER_S = 10.0
@@ -97,7 +97,7 @@ def ecg_reasons(signal: np.ndarray, fs: float, lead_mass: dict[str, float], reas
                 title: str, path: Path, n_leads: int = 3, n_words: int = 6) -> str:
     """The 12-lead ECG on ECG paper; the leads carrying the most SHAP mass for `cls` shaded, the top
     reasons written in words beside their lead (record-level ones in the heading)."""
-    from ..report.ecgpaper import baseline_corrected, draw_rows, save
+    from ..draw import baseline_corrected, draw_rows, save
     from .groups import lead_of
 
     sig = baseline_corrected(signal, fs)
@@ -124,7 +124,7 @@ def ecg_attribution(x: np.ndarray, t: np.ndarray, values: np.ndarray, leads: lis
     leads); a window longer than 10 s shows its 10 s of most |attribution|."""
     from matplotlib.colors import TwoSlopeNorm
 
-    from ..report.ecgpaper import baseline_corrected, draw_rows, save
+    from ..draw import baseline_corrected, draw_rows, save
 
     t = np.asarray(t, dtype=float)
     ok = np.isfinite(t)

@@ -1,4 +1,4 @@
-"""The data of one ECG sheet: a record analysed for `ecgpaper.draw_sheet` (`ecgfeat show`).
+"""The data of one ECG sheet: a record analysed for `draw.cart.draw_sheet` (`ecgfeat show`).
 
 `prepare_sheet` runs the beat analysis once and keeps what the drawing needs: the baseline-corrected
 signal, the median beat's fiducials placed on every beat (ecgfeat's marks), the cardiologists' marks
