@@ -65,8 +65,8 @@ def test_ludb_dev_intervals_meet_the_targets(shared_data):
 
     Targets of the delineation work: MAE PR <= 10, QRS <= 10, QT <= 20 ms, each |bias| <= 5 ms,
     per-lead QRS MAE <= 12 ms, P present in <= 10% of AF/flutter records and >= 98% of sinus
-    records with an annotated P. All met but per-lead QRS, held at <= 12.5 ms (measured 12.3 ms,
-    docs/delineation.md); QRS onset and offset within the CSE 2-SD tolerances.
+    records with an annotated P; all met (docs/delineation.md: per-lead QRS 11.7 ms), and QRS
+    onset and offset within the CSE 2-SD tolerances.
     """
     from ecgfeat.evaluation.delineation import evaluate_folder
 
@@ -82,4 +82,30 @@ def test_ludb_dev_intervals_meet_the_targets(shared_data):
     assert abs(s["fiducials"]["t_end"]["bias"]) <= 5.0
     assert s["p_presence"]["sinus_with_p"]["reported_present"] >= 0.98
     assert s["p_presence"]["af_flutter"]["reported_present"] <= 0.1
-    assert s["lead_qrs"]["mae"] <= 12.5 and abs(s["lead_qrs"]["bias"]) <= 5.0
+    assert s["lead_qrs"]["mae"] <= 12.0 and abs(s["lead_qrs"]["bias"]) <= 5.0
+
+
+def _qrs_then_st(st_slope_mv_s: float, fs: float = 500.0):
+    """One lead's median beat: flat PR, a 0.4 mV biphasic QRS (R then S, 80 ms: +0.4 mV at 20 ms,
+    -0.4 mV at 60 ms, back to 0 at 80 ms), then an ST segment rising at `st_slope_mv_s`."""
+    t = np.arange(int(0.6 * fs)) / fs - 0.2                     # QRS onset at t = 0 (index 100)
+    knots_t, knots_v = [-0.2, 0.0, 0.02, 0.06, 0.08], [0.0, 0.0, 0.4, -0.4, 0.0]
+    x = np.interp(t, knots_t, knots_v)
+    x = np.where(t > 0.08, st_slope_mv_s * (t - 0.08), x)
+    from ecgfeat.signal.filters import moving_average
+    return moving_average(x[None, :], 3), fs               # 6 ms smoothing: rounded corners, as on paper
+
+
+@pytest.mark.parametrize("st_slope", [0.0, 1.0, 2.0])
+def test_a_lead_qrs_ends_at_the_j_point_whatever_the_st_slope(st_slope):
+    """The offset sits at the J point (80 ms) whether the ST is flat or rises at 1-2 mV/s (a
+    sloping ST, as in ischaemia or early repolarisation). With only XI_OFF x the S wave's slope
+    (5% of 20 mV/s = 1 mV/s) as the bound, a 2 mV/s ST never fell under it and the lead had no
+    offset (NaN); on LUDB such leads ended where the ST flattened, past the J point."""
+    from ecgfeat.signal.delineate import lead_qrs_bounds
+
+    x, fs = _qrs_then_st(st_slope)
+    on, off = lead_qrs_bounds(x, fs, c_on=105, c_off=140)       # coarse QRS 10-80 ms
+    ms = lambda i: (i - 100) * 1000 / fs  # noqa: E731
+    assert abs(ms(on[0]) - 0.0) <= 8.0, ms(on[0])   # the 8 ms slope window and 6 ms smoothing
+    assert abs(ms(off[0]) - 80.0) <= 6.0, ms(off[0])

@@ -203,7 +203,7 @@ def test_r_progression_voltage_cornell_dispersion(measured):
     _, rec = measured
     assert rec["transition_zone"] == 3.0                      # V3: R 0.7 >= |S| 0.6
     # the tallest R wave: V1's R' 0.5, then 0.2, 0.7, 1.2 (V2's ST elevation at J is no R wave)
-    assert rec["r_progression_slope_mv"] == pytest.approx(0.26, abs=0.005)
+    assert rec["r_progression_mv_per_lead"] == pytest.approx(0.26, abs=0.005)
     assert rec["poor_r_progression"] == 0.0
     assert rec["low_voltage_limb"] == 0.0 and rec["low_voltage_precordial"] == 0.0
     assert rec["cornell_product_mvms"] == pytest.approx((0.6 + 0.6) * 110, abs=1.0)

@@ -150,7 +150,7 @@ CRITERIA: dict[str, dict[str, tuple[Criterion, ...]]] = {
                       "pathological Q in contiguous leads of a territory", "UDMI"),
             Criterion("R-wave loss and progression", ANTERIOR + ("V5", "V6"), ("r_amp_mv", "rs_ratio", "r_ms"),
                       "lost R in the infarcted territory; R >= 40 ms and R/S >= 1 in V1-V2 (posterior MI)", "UDMI"),
-            Criterion("poor R progression", ALL, ("poor_r_progression", "r_progression_slope_mv", "transition_zone"),
+            Criterion("poor R progression", ALL, ("poor_r_progression", "r_progression_mv_per_lead", "transition_zone"),
                       "anterior infarct: R fails to grow from V1 to V4", "UDMI, AHA-VI"),
             Criterion("fragmented QRS", NOT_AVR, ("qrs_extrema", "qrs_fragmented"), "notched QRS in contiguous leads, a "
                       "marker of myocardial scar", "fQRS"),

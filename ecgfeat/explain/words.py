@@ -25,7 +25,7 @@ _EXPERT = {
     "t_symmetry": ("T symmetry {lead}", "", 2), "tpeak_tend_ms": ("Tpeak-Tend {lead}", "ms", 0),
     "p_pos_mv": ("P+ {lead}", "mV", 2), "p_neg_mv": ("P- {lead}", "mV", 2), "t_area_mvms": ("T area {lead}", "mV·ms", 0),
     "qrs_fragmented": ("fragmented QRS {lead}", "", 0), "ptf_v1_mvms": ("P-terminal force V1", "mV·ms", 1),
-    "transition_zone": ("transition zone", "", 0), "r_progression_slope_mv": ("R progression V1-V4", "mV/lead", 2),
+    "transition_zone": ("transition zone", "", 0), "r_progression_mv_per_lead": ("R progression V1-V4", "mV/lead", 2),
     "poor_r_progression": ("poor R progression", "", 0), "low_voltage_limb": ("low voltage, limb leads", "", 0),
     "low_voltage_precordial": ("low voltage, precordial leads", "", 0), "qt_dispersion_ms": ("QT dispersion", "ms", 0),
     "spatial_qrst_angle_deg": ("spatial QRS-T angle", "°", 0), "cornell_product_mvms": ("Cornell product", "mV·ms", 0),

@@ -140,7 +140,7 @@ EXPERT_RECORD: dict[str, tuple[str, str, str, str]] = {
                     _MORPH_REC, "left atrial abnormality: PTF-V1 >= 4 mV·ms (0.04 mm·s, Morris et al. 1964)"),
     "transition_zone": ("lead number", "precordial transition: the first of V1..V6 (1..6) whose tallest R (R or R') >= its deepest negative wave (Q, S or QS); 7 when none",
                         _MORPH_REC, "early transition (<= V2: posterior MI, RVH, RBBB) or late (>= V5: anterior MI, LVH, clockwise rotation); normal V3-V4"),
-    "r_progression_slope_mv": ("mV/lead", "R-wave progression: least-squares slope of the tallest R wave over V1..V4 (at least 3 leads measured), mV per lead",
+    "r_progression_mv_per_lead": ("mV/lead", "R-wave progression: least-squares slope of the tallest R wave over V1..V4 (at least 3 leads measured), mV per lead",
                                _MORPH_REC, "poor R-wave progression (anterior MI, LVH, LBBB, lead misplacement)"),
     "poor_r_progression": ("flag", "1 when the R wave in V3 is <= 0.3 mV, else 0; NaN without V3",
                            _MORPH_REC, "poor R-wave progression, R V3 <= 3 mm (Zema et al. 1980): old anterior MI"),

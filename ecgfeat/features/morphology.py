@@ -68,7 +68,7 @@ ptf_v1_mvms
 transition_zone
     First precordial lead (1 = V1 .. 6 = V6) whose tallest R wave (R or R') is at least its deepest
     negative wave (Q, S or QS): R >= |S|; 7 when none; NaN when a lead before it cannot be measured.
-r_progression_slope_mv
+r_progression_mv_per_lead
     Least-squares slope of the tallest R wave over V1..V4 (mV per lead; >= 3 leads measured).
 poor_r_progression
     1 when the R wave in V3 is <= 0.3 mV (poor R-wave progression), else 0; NaN without V3.
@@ -101,7 +101,7 @@ from ..vocab import LEADS, LIMB_LEADS, PRECORDIAL_LEADS
 PER_LEAD = ("q_ms", "r_ms", "s_ms", "r2_amp_mv", "s2_amp_mv", "rsr_prime", "q_r_ratio", "pathological_q",
             "r_peak_time_ms", "j_mv", "st80_mv", "t_pos_mv", "t_neg_mv", "t_symmetry", "tpeak_tend_ms",
             "p_pos_mv", "p_neg_mv", "t_area_mvms", "qrs_fragmented")
-RECORD = ("ptf_v1_mvms", "transition_zone", "r_progression_slope_mv", "poor_r_progression", "low_voltage_limb",
+RECORD = ("ptf_v1_mvms", "transition_zone", "r_progression_mv_per_lead", "poor_r_progression", "low_voltage_limb",
           "low_voltage_precordial", "qt_dispersion_ms", "spatial_qrst_angle_deg", "cornell_product_mvms",
           "q_inferior_n", "q_anterior_n", "q_lateral_n", "st_inferior_mv", "st_anterior_mv", "st_lateral_mv")
 
@@ -348,7 +348,7 @@ def _record_level(rel: np.ndarray, d: Delineation, fs: float, per: dict[str, np.
     r = np.array([up[_IDX[lead]] for lead in ("V1", "V2", "V3", "V4")])
     ok = np.isfinite(r)
     lead_no = np.flatnonzero(ok) + 1.0
-    out["r_progression_slope_mv"] = (float(np.cov(lead_no, r[ok], bias=True)[0, 1] / lead_no.var())
+    out["r_progression_mv_per_lead"] = (float(np.cov(lead_no, r[ok], bias=True)[0, 1] / lead_no.var())
                                      if ok.sum() >= 3 else np.nan)
     out["poor_r_progression"] = float(r[2] <= POOR_R_V3_MV) if ok[2] else np.nan
     ptp = np.where(present, np.ptp(rel[:, on:off + 1], axis=1), np.nan)

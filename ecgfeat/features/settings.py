@@ -24,7 +24,10 @@ TSFRESH_SETS = ("fast", "efficient")
 # filtering in paced records, a paced QRS starts at its stimulus (signal/pacing.py); per-lead QRS
 # boundaries use Martinez et al.'s first/last-wave thresholds (signal/delineate.py); rhythm adds
 # paced_share
-VERSIONS = {"expert": "4", "rhythm": "4", "tsfresh-fast": "3", "tsfresh-efficient": "3", "quality": "1"}
+# 5 (expert and rhythm): a lead's QRS offset is bounded by its own ST segment's slope, so a sloping
+# ST no longer carries it past the J point (signal/delineate.py; the T and P windows start from
+# the QRS offset); expert's r_progression_slope_mv is renamed r_progression_mv_per_lead (its unit)
+VERSIONS = {"expert": "5", "rhythm": "5", "tsfresh-fast": "3", "tsfresh-efficient": "3", "quality": "1"}
 # quality is computed for every record whatever the selection (it gates the beat families); it is
 # stored by default, and `--features quality` alone refreshes it
 DEFAULT_FAMILIES = ("expert", "rhythm", "tsfresh", "quality")

@@ -10,7 +10,8 @@ How, on the median beat (all indices refer to `Templates.template`, whose fiduci
 - coarse QRS from the summed absolute slope of the 12 leads (robust, ~20 ms inside the QRS);
 - per lead, wavelet-delineator style (Martinez et al., IEEE TBME 51, 2004): the QRS starts where the
   lead's slope falls under XI_ON x the slope of its first wave (and under 3x the lead's own noise),
-  ends where it falls under XI_OFF x the slope of its last wave, first and last waves being slope
+  ends where it falls under XI_OFF x the slope of its last wave (and under 3x the slope of its own
+  ST segment, so that a sloping ST does not carry the offset past the J point), first and last waves being slope
   peaks of at least GAMMA_PRE / GAMMA_POST of the lead's largest (Martinez's thresholds: with 15%, a
   shallow terminal S in V5/V6 was cut at its nadir and those leads' QRS read 12 ms short); the T
   ends where its descent has flattened to XI_TEND of its steepest slope; the P starts likewise
@@ -41,6 +42,9 @@ GAMMA = 0.15          # a wave is a slope peak of at least 15% of the lead's lar
 GAMMA_PRE, GAMMA_POST = 0.06, 0.09   # ... but the first and last waves, which set the boundaries, count from
                       # 6% / 9% (Martinez et al. 2004's gamma_QRS-pre / -post): a small initial q or a
                       # shallow terminal S (lateral leads) is part of the QRS
+ST_FROM_MS, ST_TO_MS = 20.0, 100.0   # ... and never under NOISE_K x the slope of the ST segment: its flattest
+                      # 20 ms within 20-100 ms after the last wave (a sloping ST is not QRS: without
+                      # this the offset waited for the ST to flatten, past the J point)
 EXTEND_MS = 40.0      # a per-lead boundary lies within 40 ms outside the coarse QRS, or is not measured
 LEAD_MIN_MV = 0.1     # leads with a smaller QRS (peak to peak) give no boundary
 GLOBAL_RANK = 2       # global onset (offset): the 2nd earliest (latest) lead boundary
@@ -150,7 +154,14 @@ def lead_qrs_bounds(rel: np.ndarray, fs: float, c_on: int, c_off: int,
     on[rows[has]] = (L - 1 - np.argmax(ok_on[has, ::-1], axis=1))          # the latest quiet sample before f
     if floor is not None:
         on = np.where(np.isfinite(on), np.maximum(on, floor), on)
-    ok_off = (ad[rows] <= XI_OFF * ad[rows, last][:, None]) & (idx >= last[:, None]) & (idx <= min(c_off + ext, L - 1))
+    thr_off = XI_OFF * ad[rows, last]
+    # the ST segment's own slope, as the PR segment's noise bounds the onset: the flattest 20 ms
+    # (moving average of the slope) from ST_FROM_MS to ST_TO_MS after each lead's last wave
+    sm = moving_average(ad[rows], w)
+    st_a, st_b = int(ST_FROM_MS * fs / 1000), int(ST_TO_MS * fs / 1000)
+    st = np.array([sm[i, j + st_a:min(j + st_b, L)].min() if j + st_a < L else 0.0 for i, j in enumerate(last)])
+    thr_off = np.maximum(thr_off, NOISE_K * st)
+    ok_off = (ad[rows] <= thr_off[:, None]) & (idx >= last[:, None]) & (idx <= min(c_off + ext, L - 1))
     has = ok_off.any(axis=1)
     off[rows[has]] = np.argmax(ok_off[has], axis=1)                        # the first quiet sample after last
     return on, off
