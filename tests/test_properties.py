@@ -281,7 +281,10 @@ def check_units(feats: dict[str, dict[str, float]], signal: np.ndarray) -> None:
             if np.isnan(v) or family == "tsfresh":
                 continue
             span = ptp[lead] if lead in LEADS else top
-            if feat.endswith("_mv"):            # an amplitude relative to the PR level: within the lead's range
+            if feat.endswith("_mv_per_lead"):   # a least-squares slope over 3-4 precordial leads: at most the
+                pre = max(ptp[f"V{k}"] for k in range(1, 5))   # range of their R waves (<= 1.5 x their ptp)
+                assert abs(v) <= 1.5 * pre + 0.05, (name, v, pre)
+            elif feat.endswith("_mv"):          # an amplitude relative to the PR level: within the lead's range
                 limit = 2 * (ptp["V1"] + max(ptp["V5"], ptp["V6"], ptp["aVL"], ptp["V3"])) if lead == "all" else 1.5 * span
                 assert abs(v) <= limit + 0.05, (name, v, limit)
             elif feat.endswith("_mvms"):
