@@ -38,13 +38,13 @@ from .filters import moving_average
 QRS_ALPHA = 0.12      # coarse QRS: summed slope under floor + 12% of its QRS range
 XI_ON, XI_OFF = 0.01, 0.05   # per-lead QRS onset / offset: share of the first / last wave's slope peak
 NOISE_K = 3.0         # ... and an onset's slope never under 3x the lead's noise (flattest 20 ms of PR)
+ST_FROM_MS, ST_TO_MS = 20.0, 100.0   # ... and an offset's never under 3x the ST segment's slope: its flattest
+                      # 20 ms within 20-100 ms after the last wave (a sloping ST is not QRS: without
+                      # this the offset waited for the ST to flatten, past the J point)
 GAMMA = 0.15          # a wave is a slope peak of at least 15% of the lead's largest
 GAMMA_PRE, GAMMA_POST = 0.06, 0.09   # ... but the first and last waves, which set the boundaries, count from
                       # 6% / 9% (Martinez et al. 2004's gamma_QRS-pre / -post): a small initial q or a
                       # shallow terminal S (lateral leads) is part of the QRS
-ST_FROM_MS, ST_TO_MS = 20.0, 100.0   # ... and never under NOISE_K x the slope of the ST segment: its flattest
-                      # 20 ms within 20-100 ms after the last wave (a sloping ST is not QRS: without
-                      # this the offset waited for the ST to flatten, past the J point)
 EXTEND_MS = 40.0      # a per-lead boundary lies within 40 ms outside the coarse QRS, or is not measured
 LEAD_MIN_MV = 0.1     # leads with a smaller QRS (peak to peak) give no boundary
 GLOBAL_RANK = 2       # global onset (offset): the 2nd earliest (latest) lead boundary
@@ -159,8 +159,9 @@ def lead_qrs_bounds(rel: np.ndarray, fs: float, c_on: int, c_off: int,
     # (moving average of the slope) from ST_FROM_MS to ST_TO_MS after each lead's last wave
     sm = moving_average(ad[rows], w)
     st_a, st_b = int(ST_FROM_MS * fs / 1000), int(ST_TO_MS * fs / 1000)
-    st = np.array([sm[i, j + st_a:min(j + st_b, L)].min() if j + st_a < L else 0.0 for i, j in enumerate(last)])
-    thr_off = np.maximum(thr_off, NOISE_K * st)
+    in_st = (idx >= (last + st_a)[:, None]) & (idx < (last + st_b)[:, None])
+    st = np.where(in_st, sm, np.inf).min(axis=1)
+    thr_off = np.maximum(thr_off, NOISE_K * np.where(np.isfinite(st), st, 0.0))
     ok_off = (ad[rows] <= thr_off[:, None]) & (idx >= last[:, None]) & (idx <= min(c_off + ext, L - 1))
     has = ok_off.any(axis=1)
     off[rows[has]] = np.argmax(ok_off[has], axis=1)                        # the first quiet sample after last
