@@ -76,6 +76,49 @@ def test_ptbxl_record_equals_rdsamp_and_folds_from_index(shared_data):
         PtbXl(folder, rate=100)
 
 
+SIGNAL_LINES = [
+    "r1.dat 16 1000/mV 16 0 -12 3456 0 I",                 # every field
+    "r1.dat 16x2:3+24 1000(-5)/uV 12 7 0 0 0 II",           # frames, skew, offset, baseline, units
+    "r1.dat 212 0 12 -3 5 0 0 III",                         # gain 0 (means 200); baseline from ADC zero
+    "r1.dat 16 2000.5",                                     # the rest missing: wfdb's read defaults
+    "r1.dat 16 1000.0(0.0)/mV 16.0 0.0 12.0 3.0 0.0 aVR",   # floats where integers belong: wfdb refuses
+]
+
+
+@pytest.mark.parametrize("line", SIGNAL_LINES)
+def test_signal_line_parser_is_wfdbs(line):
+    from wfdb.io import _header
+
+    from ecgfeat.datasets.wfdb_folder import _parse_signal_lines
+
+    def parse(fn):
+        try:
+            return fn([line, line])
+        except Exception as err:
+            return type(err).__name__
+    assert parse(_parse_signal_lines) == parse(_header._parse_signal_lines)
+
+
+@pytest.mark.realdata
+def test_every_shared_header_and_signal_reads_as_wfdb_reads_it(shared_data):
+    """Our signal-line parser gives wfdb's fields on every header of the shared datasets, and
+    decoding with the header we read gives wfdb.rdrecord's samples (a sample of each dataset)."""
+    from wfdb.io import _header
+    from wfdb.io.header import parse_header_content
+
+    from ecgfeat.datasets.wfdb_folder import _parse_signal_lines, decode_signal, read_header
+
+    heas = sorted(p for d in ("ptbxl-500", "challenge-wfdb", "ludb-dev") for p in (shared_data / d).rglob("*.hea"))
+    assert len(heas) >= 600
+    for hea in heas:
+        lines = parse_header_content(hea.read_text())[0][1:]
+        assert _parse_signal_lines(lines) == _header._parse_signal_lines(lines), hea
+    dats = [h for h in heas if h.with_suffix(".dat").is_file()]
+    for hea in dats[::25] + [h for h in heas if "ludb" in str(h)][:3]:
+        want = wfdb.rdrecord(str(hea)[:-4], physical=True).p_signal.T
+        np.testing.assert_array_equal(decode_signal(str(hea), read_header(str(hea))), want, err_msg=str(hea))
+
+
 @pytest.mark.realdata
 def test_cpsc_original_record(shared_data):
     folder = shared_data / "cpsc2018-original"
@@ -253,6 +296,7 @@ def test_refs_are_lazy(tmp_path, ecg, monkeypatch):
         raise AssertionError("signal decoded while indexing")
 
     monkeypatch.setattr(wfdb, "rdrecord", boom)
+    monkeypatch.setattr(wfdb.io._signal, "_rd_segment", boom)   # what decoding a .dat calls
     monkeypatch.setattr(scipy.io, "loadmat", boom)
     ds = open_dataset(tmp_path)
     assert [(r.record_id, [os.path.basename(f) for f in r.files]) for r in ds.refs()] == [

@@ -32,6 +32,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,51 @@ def _check_signal_fields(fields: list[str], hea: str) -> None:
         raise RecordError(f"{hea}: negative ADC gain {m.group(1)} of lead {lead}")
 
 
+@lru_cache(maxsize=1)
+def _signal_specs() -> tuple[tuple[str, object, str], ...]:
+    """(field, read default, "int" / "float" / "str") of every signal-line field, read once from
+    wfdb's own SIGNAL_SPECS table."""
+    from wfdb.io import _header
+
+    def kind(types) -> str:
+        return "int" if types == _header.int_types else "float" if types == _header.float_types else "str"
+
+    specs = _header.SIGNAL_SPECS
+    return tuple((field, specs.loc[field, "read_default"], kind(specs.loc[field, "allowed_types"]))
+                 for field in specs.index)
+
+
+def _parse_signal_lines(lines: list[str]) -> dict[str, list]:
+    """wfdb.io._header._parse_signal_lines, field for field and default for default, without its
+    pandas lookups: wfdb reads each field's default and type with a scalar ``DataFrame.loc`` per
+    field per lead (~240 per 12-lead header, 2.8 of the 3 ms a PTB-XL header took, about a tenth
+    of a record's whole extraction). tests/test_readers.py checks it against wfdb's on every
+    header of the shared datasets and on hand-made ones."""
+    from wfdb.io.header import HeaderSyntaxError, rx_signal
+
+    specs = _signal_specs()
+    out = {field: [None] * len(lines) for field, _, _ in specs}
+    for ch, line in enumerate(lines):
+        match = rx_signal.match(line)
+        if match is None:
+            raise HeaderSyntaxError("invalid syntax in signal line")
+        groups = dict(zip((f for f, _, _ in specs), match.groups()))
+        for field, default, kind in specs:
+            value = groups[field]
+            if value == "":
+                value = default
+                if field == "baseline" and groups["adc_zero"] != "":  # wfdb: baseline defaults to ADC zero
+                    value = int(groups["adc_zero"])
+            elif kind == "int":
+                value = int(value)
+            elif kind == "float":
+                value = float(value)
+                if field == "adc_gain" and value == 0:   # wfdb: a gain of 0 means 200
+                    value = 200.0
+            out[field][ch] = value
+    return out
+
+
 def _parse_header_text(text: str):
     """A single-segment wfdb.Record from header text, as wfdb.rdheader builds it from a file.
 
@@ -245,7 +291,7 @@ def _parse_header_text(text: str):
 
     h = wfdb.Record()
     if len(header_lines) > 1:
-        for name, value in _header._parse_signal_lines(header_lines[1:]).items():
+        for name, value in _parse_signal_lines(header_lines[1:]).items():
             setattr(h, name, value)
     for name, value in record_fields.items():
         if name != "n_seg":
@@ -390,12 +436,9 @@ def decode_signal(hea: str, h, root=None) -> np.ndarray:
         for fname, path in files.items():
             _check_dat_size(path, fname, h)
         try:
-            if getattr(h, "normalised", False):  # wfdb would re-read (and refuse) the header as it is
-                sig = _decode_dat(os.path.dirname(hea), h)
-            else:
-                import wfdb
-
-                sig = np.asarray(wfdb.rdrecord(hea[:-4], physical=True).p_signal, dtype=np.float64).T
+            # with the header already read (wfdb.rdrecord would read it again, and refuse one that
+            # needed normalising), decoded by wfdb's own segment reader
+            sig = _decode_dat(os.path.dirname(hea), h)
         except Exception as err:
             raise RecordError(f"{hea}: cannot decode signal ({short(err)})") from None
     for i, (name, unit) in enumerate(zip(h.sig_name, h.units)):
