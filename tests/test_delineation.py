@@ -109,3 +109,21 @@ def test_a_lead_qrs_ends_at_the_j_point_whatever_the_st_slope(st_slope):
     ms = lambda i: (i - 100) * 1000 / fs  # noqa: E731
     assert abs(ms(on[0]) - 0.0) <= 8.0, ms(on[0])   # the 8 ms slope window and 6 ms smoothing
     assert abs(ms(off[0]) - 80.0) <= 6.0, ms(off[0])
+
+
+@pytest.mark.parametrize("lo, hi, order", [(None, 40.0, 2), (0.67, None, 2), (0.67, 40.0, 2), (3.0, 30.0, 3)])
+@pytest.mark.parametrize("shape", [(12, 5000), (5000,), (3, 4, 700), (12, 30)])
+def test_bandpass_is_sosfiltfilt_bit_for_bit(lo, hi, order, shape):
+    from scipy.signal import sosfiltfilt
+
+    from ecgfeat.signal.filters import _sos, bandpass
+
+    x = np.random.default_rng(7).normal(size=shape)
+    np.testing.assert_array_equal(bandpass(x, lo, hi, 500, order), sosfiltfilt(_sos(lo, hi, 500.0, order), x, axis=-1))
+
+
+def test_bandpass_too_short_to_pad_says_so():
+    from ecgfeat.signal.filters import bandpass
+
+    with pytest.raises(ValueError, match="greater than padlen"):
+        bandpass(np.zeros((12, 20)), 3.0, 30.0, 500, order=3)
