@@ -10,6 +10,7 @@ Prints, from one run (each figure says how it was taken):
 - the serial fraction of the --jobs 2 run: CPU seconds of this process tree's processes, sampled from
   /proc: the parent (planning, receiving, writing, compaction, its imports) against the workers,
   per record (target: parent <= 5% of a worker);
+- the cold whole command on the first --startup-n records, --jobs 1 and --jobs 2 (start-up dominates);
 - the warm whole command (nothing to do; target <= 0.5 s) and store bytes per record;
 - peak RSS of the process tree (every process, summed) extracting the first N records of the
   synthetic dataset --synth for each N of --rss-sizes (target: the largest within 10% of the
@@ -58,6 +59,14 @@ def _procs() -> dict[int, tuple[int, float, int]]:
     return out
 
 
+def _is_server(pid: int) -> bool:
+    """Whether `pid` is multiprocessing's fork server (ecgfeat/pool.py: it imports, then forks workers)."""
+    try:
+        return b"multiprocessing.forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+
+
 def _tree(root: int, procs: dict) -> list[int]:
     kids: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in procs.items():
@@ -75,7 +84,7 @@ def run_cli(args: list[str]) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "ecgfeat", *args, "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=ENV, text=True, cwd=ROOT)
-    peak, cpu = [0], {}
+    peak, cpu, servers = [0], {}, set()
 
     def sample():
         while proc.poll() is None:
@@ -84,6 +93,8 @@ def run_cli(args: list[str]) -> dict:
             peak[0] = max(peak[0], sum(procs[p][2] for p in pids if p in procs))
             for p in pids:
                 if p in procs:
+                    if p not in cpu and procs[p][0] == proc.pid and _is_server(p):   # workers are its children
+                        servers.add(p)
                     cpu[p] = max(cpu.get(p, 0.0), procs[p][1])
             time.sleep(0.02)
 
@@ -95,13 +106,15 @@ def run_cli(args: list[str]) -> dict:
     if proc.returncode:
         raise SystemExit(f"ecgfeat {' '.join(args)} failed ({proc.returncode})")
     parent = cpu.pop(proc.pid, 0.0)
+    server = sum(cpu.pop(p, 0.0) for p in servers)
     return {"out": json.loads(out.strip().splitlines()[-1]), "wall": wall, "rss_mb": peak[0] / 1024,
-            "parent_cpu": parent, "children_cpu": sorted(cpu.values(), reverse=True)}
+            "parent_cpu": parent, "server_cpu": server, "children_cpu": sorted(cpu.values(), reverse=True)}
 
 
 def split_cpu(run: dict, workers: int) -> tuple[float, float]:
     """(parent side, workers) CPU s: the `workers` busiest children are workers; the others
-    (joblib's resource tracker and the like) count with the parent."""
+    (the resource tracker and the like) count with the parent; the fork server (its imports,
+    once per run: start-up, like the parent's own imports) is not in either (run["server_cpu"])."""
     kids = run["children_cpu"]
     return run["parent_cpu"] + sum(kids[workers:]), sum(kids[:workers])
 
@@ -267,6 +280,8 @@ def main() -> None:
     ap.add_argument("--rss-sizes", default="1000,10000", help="records of --synth for the RSS runs")
     ap.add_argument("--seed-src", help="a checkout of the seed's repository (its expert_features.py)")
     ap.add_argument("--seed-n", type=int, default=100, help="records for the seed's extractor")
+    ap.add_argument("--startup-n", type=int, default=40,
+                    help="records of the start-up runs (whole command, --jobs 1 and 2, 3 interleaved pairs; 0: skip)")
     ap.add_argument("--scheduler", help="also a cold run on Dask (local:N or tcp://host:port; the dask extra)")
     ap.add_argument("--naive", type=int, default=0, help="records for the naive route (0: skip it)")
     ap.add_argument("--like", type=int, default=0, help="records for the like-for-like ratios (0: skip them)")
@@ -284,6 +299,11 @@ def main() -> None:
         j2 = run_cli(["extract", args.data, "--store", s2, "--jobs", "2"])
         warm = [run_cli(["extract", args.data, "--store", s2, "--jobs", "2"]) for _ in range(3)]
         store_bytes = bytes_of(Path(s2))
+        startup = {1: [], 2: []}
+        for k in range(3 if args.startup_n else 0):   # a short run: the fixed cost of a cold command
+            for jobs in (1, 2):
+                startup[jobs].append(run_cli(["extract", args.data, "--store", str(Path(tmp) / f"u{k}{jobs}"),
+                                              "--jobs", str(jobs), "--limit", str(args.startup_n)])["wall"])
         dask = run_cli(["extract", args.data, "--store", str(Path(tmp) / "dask"), "--scheduler", args.scheduler]) \
             if args.scheduler else None
         rss = []
@@ -305,7 +325,13 @@ def main() -> None:
     par, wrk = split_cpu(j2, 2)
     print(f"CPU of the --jobs 2 run: parent {par:.2f} s = {1000 * par / n:.2f} ms/record, workers {wrk:.2f} s = "
           f"{1000 * wrk / n:.1f} ms/record; parent / workers = {100 * par / wrk:.1f}% (target <= 5%; the parent's "
-          f"figure includes its start-up)")
+          f"figure includes its start-up; the marginal figure of the RSS runs does not); the workers' fork "
+          f"server (its imports, once) {j2['server_cpu']:.2f} s")
+    if startup[1]:
+        m1, m2 = (sum(v) / len(v) for v in (startup[1], startup[2]))
+        print(f"cold whole command on the first {args.startup_n} records (start-up dominates), 3 interleaved "
+              f"pairs: --jobs 1 {', '.join(f'{w:.2f}' for w in startup[1])} s (mean {m1:.2f}), --jobs 2 "
+              f"{', '.join(f'{w:.2f}' for w in startup[2])} s (mean {m2:.2f})")
     walls = ", ".join(f"{w['wall']:.3f}" for w in warm)
     print(f"warm whole command (nothing to do), 3 runs: {walls} s (target <= 0.5 s)")
     print(f"store: {store_bytes / n / 1024:.1f} KB per record ({store_bytes / 1e6:.2f} MB for {n} records)")

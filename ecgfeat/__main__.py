@@ -1,3 +1,4 @@
 from .cli import app
 
-app(prog_name="ecgfeat")
+if __name__ == "__main__":   # a worker process started by multiprocessing imports this module again
+    app(prog_name="ecgfeat")

@@ -83,8 +83,28 @@ def _work_chunk(jobs: list[Job], ds: Dataset, settings: FeatureSettings) -> list
     return _work(ds, jobs, settings)
 
 
-def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[RecordResult]:
+_SHARED: tuple | None = None   # (dataset, settings) of a pool worker (pool.py), set once by _init_shared
+
+
+def _init_shared(ds: Dataset, settings: FeatureSettings) -> None:
+    """A pool worker's set-up: the dataset and settings once, one BLAS/OpenMP thread for its life."""
+    global _SHARED
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    _SHARED = (ds, settings)
+
+
+def _work_shared(jobs: list[Job]) -> list[RecordResult]:
+    """_work on a pool worker's dataset and settings (threads already limited by _init_shared)."""
+    ds, settings = _SHARED
+    return _work(ds, jobs, settings, limit_threads=False)
+
+
+def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings, limit_threads: bool = True) -> list[RecordResult]:
     """Every per-record step of a chunk, in a worker: hash (new records), read, extract, compact."""
+    from contextlib import nullcontext
+
     from threadpoolctl import threadpool_limits
 
     from .datasets.base import content_hash
@@ -93,7 +113,7 @@ def _work(ds: Dataset, jobs: list[Job], settings: FeatureSettings) -> list[Recor
     from .record import RecordError
 
     out = []
-    with threadpool_limits(1):
+    with threadpool_limits(1) if limit_threads else nullcontext():   # ~2 ms per call
         for job in jobs:
             h = job.source_hash or content_hash(job.ref.files or (job.ref.path,))
             res = RecordResult(job.ref.record_id, h, job.signature)
@@ -162,14 +182,27 @@ def plan(ds: Dataset, store, settings: FeatureSettings, limit: int | None = None
     return jobs, index_errors, skipped
 
 
-def _joblib_results(ds: Dataset, chunks: list[list[Job]], settings: FeatureSettings, jobs: int):
-    from joblib import Parallel, delayed
+def chunked(todo: list[Job], size: int, workers: int) -> list[list[Job]]:
+    """Chunks of `size` jobs, the last `size * workers` jobs in chunks of a quarter of that: the
+    workers then finish within a couple of records of each other, not a whole chunk apart."""
+    if workers <= 1 or size <= 1:
+        return [todo[i:i + size] for i in range(0, len(todo), size)]
+    cut = max(0, len(todo) - size * workers) // size * size
+    small = max(1, size // 4)
+    return ([todo[i:i + size] for i in range(0, cut, size)]
+            + [todo[i:i + small] for i in range(cut, len(todo), small)])
 
-    from .resources import resolve_jobs
 
-    workers = max(1, min(resolve_jobs(jobs), len(chunks) or 1))
+def _local_results(ds: Dataset, chunks: list[list[Job]], settings: FeatureSettings, workers: int, server):
+    """Results of every chunk: in this process (one worker), from the fork server's warm workers
+    (pool.py), or where there is none from joblib's."""
     if workers == 1:
         return (_work(ds, c, settings) for c in chunks)
+    if server is not None:
+        from .pool import imap_unordered
+        return imap_unordered(server, workers, _init_shared, (ds, settings), _work_shared, chunks)
+    from joblib import Parallel, delayed
+
     # one OpenMP/BLAS thread per worker (joblib's loky backend sets the thread limits of its
     # workers from n_jobs; _work also holds threadpool_limits(1))
     return Parallel(n_jobs=workers, return_as="generator_unordered", inner_max_num_threads=1)(
@@ -213,6 +246,13 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
                 on_plan(0, done["skipped"])
             done["seconds"] = round(time.perf_counter() - t0, 3)
             return done
+    server, want = None, 1
+    if scheduler is None:
+        from .resources import resolve_jobs
+        want = resolve_jobs(jobs)
+        if want > 1:   # the workers' imports start now, beside this process's imports and planning
+            from .pool import start_server
+            server = start_server()
     from .datasets import open_dataset
     from .store import FeatureStore
 
@@ -230,8 +270,12 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
         except OSError:   # an unreadable folder: this run still plans, reads and says what fails
             fingerprint = None
         todo, index_errors, skipped = plan(ds, store, settings, limit)
-        size = CHUNK if scheduler is None else DASK_CHUNK
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        if scheduler is None:
+            workers = max(1, min(want, -(-len(todo) // CHUNK)))
+            chunks = chunked(todo, CHUNK, workers)
+        else:
+            workers = 1   # (a cluster with nothing to compute: nothing runs)
+            chunks = [todo[i:i + DASK_CHUNK] for i in range(0, len(todo), DASK_CHUNK)]
         if scheduler is not None and chunks:
             from .cluster import connect, run_chunks
             t1 = time.perf_counter()
@@ -239,7 +283,7 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
             cluster_s = time.perf_counter() - t1
             results = run_chunks(client, _work_chunk, chunks, ds, settings)
         else:
-            results = _joblib_results(ds, chunks, settings, jobs)
+            results = _local_results(ds, chunks, settings, workers, server)
         if on_plan:
             on_plan(len(todo), skipped)
         versions = settings.versions()

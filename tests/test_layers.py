@@ -15,7 +15,7 @@ LAYERS = [
     ("signal", {"signal"}),
     ("features", {"features", "api"}),
     ("draw", {"draw"}),
-    ("store", {"store", "extraction", "cluster"}),
+    ("store", {"store", "extraction", "pool", "_worker_preload", "cluster"}),
     ("models", {"models", "deep", "predict"}),
     ("evaluation", {"evaluation"}),
     ("training", {"training"}),
