@@ -1,7 +1,7 @@
 """Warm worker processes for `ecgfeat extract`: a fork server that has imported the per-record
 stack, started before the run plans, and workers forked from it that get the dataset once.
 
-Why not joblib's workers here (they still run where there is no fork server, e.g. Windows): each
+Why not joblib's workers here (they still run off Linux, and for a user's own script): each
 of them is a fresh interpreter that imports numpy, scipy.signal and a reader itself, ~2 s of CPU
 per worker on the 2-core development VM, and the first of them starts only once the parent has
 imported pandas and pyarrow and planned. On ptbxl-500 with `--jobs 2` a worker's first task
@@ -36,8 +36,10 @@ PRELOAD = "ecgfeat._worker_preload"
 
 
 def available() -> bool:
-    """Whether this platform has a fork server (Linux and macOS do, Windows does not)."""
-    return "forkserver" in mp.get_all_start_methods()
+    """Whether the pool runs here: Linux, which has a fork server. (macOS has one too, but forking
+    a process that has loaded numpy's Accelerate or other system frameworks is unsafe there, which
+    is why Python starts its processes by spawning on macOS; Windows has none. Both keep joblib.)"""
+    return sys.platform.startswith("linux") and "forkserver" in mp.get_all_start_methods()
 
 
 def _main_modules() -> list[str] | None:

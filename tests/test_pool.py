@@ -24,7 +24,7 @@ from ecgfeat.features import FeatureSettings
 from ecgfeat.store import FeatureStore
 from ecgfeat.synth import synthesize
 
-pytestmark = pytest.mark.skipif(not pool.available(), reason="no fork server on this platform (joblib's workers run)")
+pytestmark = pytest.mark.skipif(not pool.available(), reason="the pool runs on Linux only (joblib's workers run elsewhere)")
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
@@ -174,3 +174,9 @@ def test_ctrl_c_stops_the_run_and_its_workers(small, tmp_path):
         time.sleep(0.05)
     assert _alive_in_group(proc.pid) == []   # no worker (nor fork server) left running
     assert FeatureStore(tmp_path / "st").read("small").X.index.is_unique
+
+
+def test_off_linux_the_pool_steps_aside_for_joblib(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setitem(sys.modules, "__main__", types.SimpleNamespace(__spec__=None))   # else allowed
+    assert not pool.available() and pool.start_server() is None
