@@ -284,6 +284,8 @@ def run_extract(path: str | Path, store_root: str | Path, settings: FeatureSetti
             results = run_chunks(client, _work_chunk, chunks, ds, settings)
         else:
             results = _local_results(ds, chunks, settings, workers, server)
+        if hasattr(results, "close"):   # an error below stops the workers now, not when collected
+            stack.callback(results.close)
         if on_plan:
             on_plan(len(todo), skipped)
         versions = settings.versions()
