@@ -23,11 +23,11 @@ def _sos(lo: float | None, hi: float | None, fs: float, order: int):
 
 
 @lru_cache(maxsize=32)
-def _zi(lo: float | None, hi: float | None, fs: float, order: int) -> tuple[np.ndarray, int]:
-    """(sosfilt_zi of the filter, scipy.signal.sosfiltfilt's default odd-padding length)."""
+def _zi(lo: float | None, hi: float | None, fs: float, order: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the filter's sos, its sosfilt_zi, scipy.signal.sosfiltfilt's default odd-padding length)."""
     sos = _sos(lo, hi, fs, order)
     ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    return sosfilt_zi(sos), 3 * ntaps
+    return sos, sosfilt_zi(sos), 3 * ntaps
 
 
 def bandpass(x: np.ndarray, lo: float | None, hi: float | None, fs: float, order: int = 2) -> np.ndarray:
@@ -39,8 +39,7 @@ def bandpass(x: np.ndarray, lo: float | None, hi: float | None, fs: float, order
     tests/test_delineation.py checks the output equals sosfiltfilt's bit for bit.
     """
     x = np.asarray(x, dtype=np.float64)
-    zi, edge = _zi(lo, hi, float(fs), order)
-    sos = _sos(lo, hi, float(fs), order)
+    sos, zi, edge = _zi(lo, hi, float(fs), order)
     if x.shape[-1] <= edge:   # too short to pad: sosfiltfilt says why
         return sosfiltfilt(sos, x, axis=-1)
     x0, xn = x[..., :1], x[..., -1:]
