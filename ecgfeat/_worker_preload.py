@@ -1,11 +1,12 @@
 """Imported once by the fork server of `ecgfeat extract` (ecgfeat/pool.py), never by a user.
 
 It gives the server one BLAS/OpenMP thread per library, then loads every module a worker's
-per-record path needs (numpy, scipy.signal, wfdb and pandas for the readers, the signal and
-feature code), so that each worker forked from the server starts with them loaded instead of
-importing them itself (~2 s of CPU per worker on the 2-core development VM, scipy.signal alone
+per-record path needs (numpy, scipy.signal, the readers, the signal and feature code), so that
+each worker forked from the server starts with them loaded instead of importing them itself (~2 s of CPU per worker on the 2-core development VM, scipy.signal alone
 1.3 s: it imports scipy.stats). tests/test_pool.py checks that a worker's first record imports
-nothing more.
+nothing more. Not wfdb (it imports pandas, 0.7 s here): ecgfeat decodes WFDB headers and format-16
+files itself (datasets/wfdb_header.py); a worker imports wfdb when a record needs it (another
+storage format, LUDB's annotations).
 """
 
 import os
@@ -42,16 +43,6 @@ import scipy.io  # noqa: E402,F401
 import scipy.ndimage  # noqa: E402,F401
 import scipy.signal  # noqa: E402,F401
 import threadpoolctl  # noqa: E402,F401
-import wfdb  # noqa: E402,F401
-
-try:   # wfdb opens a record's files through fsspec, which imports its file system classes then
-    import fsspec
-
-    with fsspec.open(__file__, "rb"):
-        pass
-except ImportError:
-    pass
-
 from ecgfeat import datasets, extraction, labels, record  # noqa: E402,F401
 from ecgfeat.features import expert, extract, morphology, rhythm, tsfresh_fast  # noqa: E402,F401
 from ecgfeat.signal import baseline, beats, delineate, filters, pacing, quality, template  # noqa: E402,F401

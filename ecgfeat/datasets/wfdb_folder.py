@@ -32,7 +32,6 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,7 @@ from ..labels import check_codes
 from ..record import Record, RecordError, order_leads
 from ..vocab import LEADS, canonical_lead
 from .base import IndexedDataset, RecordRef, check_inside, finish
+from .wfdb_header import decode_fmt16, parse_header_text
 
 SIGNAL_EXTS = (".dat", ".mat")
 SNIFF_HEADERS = 20  # headers read while indexing to tell a Challenge folder from a plain WFDB one
@@ -73,7 +73,7 @@ def duplicate_key(root, dirpath: str, stem: str) -> str:
 
 
 def read_header(hea: str):
-    """wfdb header of `hea` (a .hea path), or RecordError naming it.
+    """The header of `hea` (a .hea path; wfdb_header.Header), or RecordError naming it.
 
     The header text is normalised first (`_normalise_header`: the quirks of the official
     releases); `h.normalised` says whether it had to be, so that decoding a .dat then uses this
@@ -81,7 +81,7 @@ def read_header(hea: str):
     """
     text, changed = _normalise_header(hea)
     try:
-        h = _parse_header_text(text)
+        h = parse_header_text(text)
     except RecordError as err:
         raise RecordError(f"{hea}: {err}") from None
     except Exception as err:
@@ -226,80 +226,6 @@ def _check_signal_fields(fields: list[str], hea: str) -> None:
         raise RecordError(f"{hea}: negative ADC gain {m.group(1)} of lead {lead}")
 
 
-@lru_cache(maxsize=1)
-def _signal_specs() -> tuple[tuple[str, object, str], ...]:
-    """(field, read default, "int" / "float" / "str") of every signal-line field, read once from
-    wfdb's own SIGNAL_SPECS table."""
-    from wfdb.io import _header
-
-    def kind(types) -> str:
-        return "int" if types == _header.int_types else "float" if types == _header.float_types else "str"
-
-    specs = _header.SIGNAL_SPECS
-    return tuple((field, specs.loc[field, "read_default"], kind(specs.loc[field, "allowed_types"]))
-                 for field in specs.index)
-
-
-def _parse_signal_lines(lines: list[str]) -> dict[str, list]:
-    """wfdb.io._header._parse_signal_lines, field for field and default for default, without its
-    pandas lookups: wfdb reads each field's default and type with a scalar ``DataFrame.loc`` per
-    field per lead (~240 per 12-lead header, 2.8 of the 3 ms a PTB-XL header took, about a tenth
-    of a record's whole extraction). tests/test_readers.py checks it against wfdb's on every
-    header of the shared datasets and on hand-made ones."""
-    from wfdb.io.header import HeaderSyntaxError, rx_signal
-
-    specs = _signal_specs()
-    out = {field: [None] * len(lines) for field, _, _ in specs}
-    for ch, line in enumerate(lines):
-        match = rx_signal.match(line)
-        if match is None:
-            raise HeaderSyntaxError("invalid syntax in signal line")
-        groups = dict(zip((f for f, _, _ in specs), match.groups()))
-        for field, default, kind in specs:
-            value = groups[field]
-            if value == "":
-                value = default
-                if field == "baseline" and groups["adc_zero"] != "":  # wfdb: baseline defaults to ADC zero
-                    value = int(groups["adc_zero"])
-            elif kind == "int":
-                value = int(value)
-            elif kind == "float":
-                value = float(value)
-                if field == "adc_gain" and value == 0:   # wfdb: a gain of 0 means 200
-                    value = 200.0
-            out[field][ch] = value
-    return out
-
-
-def _parse_header_text(text: str):
-    """A single-segment wfdb.Record from header text, as wfdb.rdheader builds it from a file.
-
-    wfdb's own line parsers (wfdb.io._header) read the fields; only the file reading is ours, so
-    that the normalised text is what they see. RecordError (without the path) for a multi-segment
-    header or one without a record line.
-    """
-    from wfdb.io import _header
-    from wfdb.io.header import parse_header_content
-
-    header_lines, comment_lines = parse_header_content(text)
-    if not header_lines:
-        raise RecordError("unreadable WFDB header (no record line)")
-    record_fields = _header._parse_record_line(header_lines[0])
-    if record_fields["n_seg"] is not None:
-        raise RecordError("multi-segment WFDB records are not supported")
-    import wfdb   # imported where a record is read: planning a dataset never needs it
-
-    h = wfdb.Record()
-    if len(header_lines) > 1:
-        for name, value in _parse_signal_lines(header_lines[1:]).items():
-            setattr(h, name, value)
-    for name, value in record_fields.items():
-        if name != "n_seg":
-            setattr(h, name, value)
-    h.comments = [line.strip(" \t#") for line in comment_lines]
-    return h
-
-
 def header_comments(h) -> dict[str, str]:
     """`#Key: value` comment lines as {key lowercase: value}."""
     out = {}
@@ -400,12 +326,14 @@ def _decode_challenge_mat(path: str, h) -> np.ndarray:
 
 def _decode_dat(folder: str, h) -> np.ndarray:
     """(n_sig, n) physical signal of the .dat files of header `h` (read by `read_header`), the way
-    wfdb.rdrecord decodes a single-segment record, given our header instead of its own reading."""
-    import copy
-
+    wfdb.rdrecord decodes a single-segment record, given our header instead of its own reading:
+    format 16 by numpy (wfdb_header.decode_fmt16), any other by wfdb's own segment reader."""
+    sig = decode_fmt16(folder, h)
+    if sig is not None:
+        return sig
     from wfdb.io import _signal
 
-    rec = copy.deepcopy(h)
+    rec = h.to_wfdb()
     channels = list(range(rec.n_sig))
     sampto = rec.sig_len
     if sampto is None:
