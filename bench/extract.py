@@ -1,11 +1,13 @@
 """Extraction speed, serial fraction, start-up, memory and store size, and the seed's extractor, in one run.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py --seed-src /path/to/ecg-diagnosis \\
-        [--data ../shared/data/ptbxl-500] [--synth /tmp/syn10k] [--rss-sizes 1000,10000] [--seed-n 100]
+        [--data ../shared/data/ptbxl-500] [--synth /tmp/syn10k] [--rss-sizes 1000,10000] [--seed-n 100] [--pairs 3]
 
 Prints, from one run (each figure says how it was taken):
-- cold `ecgfeat extract` of --data (default features) with --jobs 1 and --jobs 2: records/s as extract
-  reports it (in-run) and over the whole command (start-up included), and the speed-up (target >= 1.85x)
+- cold `ecgfeat extract` of --data (default features) with --jobs 1 and --jobs 2, --pairs times in
+  turn: records/s as extract reports it (in-run) and over the whole command (start-up included), and
+  the speed-up of each adjacent pair and their median (target >= 1.85x; this VM's speed drifts by a
+  third over minutes, so one pair alone moved between 1.64x and 1.93x)
   beside the machine's own ceiling (a numpy kernel's throughput in 2 processes over 1);
 - the serial fraction of the --jobs 2 run: CPU seconds of this process tree's processes, sampled from
   /proc: the parent (planning, receiving, writing, compaction, its imports) against the workers,
@@ -15,7 +17,8 @@ Prints, from one run (each figure says how it was taken):
 - peak RSS of the process tree (every process, summed) extracting the first N records of the
   synthetic dataset --synth for each N of --rss-sizes (target: the largest within 10% of the
   smallest), with the parent's CPU per record between the sizes (its marginal cost);
-- the seed's own extractor, one process, on --seed-n records of --data: `extract_features` of the
+- the seed's own extractor, one process, on --seed-n records of --data (half timed just before the
+  `--jobs 1` run, half just after the `--jobs 2` run: the same minutes): `extract_features` of the
   seed's expert_features.py (its repository's checkout at --seed-src; per lead: percentiles and
   moments, a db10 wavelet decomposition and the entropy and statistics of every coefficient
   band, read with wfdb.rdsamp as the seed's baselines.py does), then the whole `extract --jobs 2`
@@ -119,34 +122,52 @@ def split_cpu(run: dict, workers: int) -> tuple[float, float]:
     return run["parent_cpu"] + sum(kids[workers:]), sum(kids[:workers])
 
 
-def seed_rate(data: str, seed_src: str, n: int) -> tuple[float, int]:
-    """(records/s, records) of the seed's extract_features in this process, one thread."""
-    import types
-    import warnings
+class SeedTimer:
+    """The seed's extract_features in this process, one thread, on the first `n` records, timed in
+    two halves: one just before the `--jobs 1` / `--jobs 2` runs and one just after, so that the
+    ratio compares the two under the same minutes of this VM (whose speed drifts by up to a third
+    over a few minutes; timed once, minutes later, the ratio moved between 3.0x and 4.6x)."""
 
-    from threadpoolctl import threadpool_limits
+    def __init__(self, data: str, seed_src: str, n: int):
+        import types
+        import warnings
 
-    from ecgfeat.datasets import open_dataset
+        from ecgfeat.datasets import open_dataset
 
-    try:
-        import biosppy  # noqa: F401
-    except ImportError:   # imported, not used, by the function timed here
-        stub = types.ModuleType("biosppy")
-        stub.ecg, stub.tools = types.ModuleType("biosppy.ecg"), types.ModuleType("biosppy.tools")
-        sys.modules.update({"biosppy": stub, "biosppy.ecg": stub.ecg, "biosppy.tools": stub.tools})
-    sys.path.insert(0, seed_src)
-    import scipy.stats  # noqa: F401  (the seed calls scipy.stats.entropy after `import scipy`)
-    import wfdb
-    from expert_features import extract_features
+        try:
+            import biosppy  # noqa: F401
+        except ImportError:   # imported, not used, by the function timed here
+            stub = types.ModuleType("biosppy")
+            stub.ecg, stub.tools = types.ModuleType("biosppy.ecg"), types.ModuleType("biosppy.tools")
+            sys.modules.update({"biosppy": stub, "biosppy.ecg": stub.ecg, "biosppy.tools": stub.tools})
+        sys.path.insert(0, seed_src)
+        import scipy.stats  # noqa: F401  (the seed calls scipy.stats.entropy after `import scipy`)
+        import wfdb
+        from expert_features import extract_features
 
-    paths = [os.path.splitext(r.path)[0] for r in open_dataset(data).refs()[:n]]
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        extract_features(wfdb.rdsamp(paths[0])[0])    # warm: the first call loads pywt's tables
+        self._rd, self._fn, self._warnings = wfdb.rdsamp, extract_features, warnings
+        paths = [os.path.splitext(r.path)[0] for r in open_dataset(data).refs()[:n]]
+        self.halves = [paths[: len(paths) // 2], paths[len(paths) // 2:]]
+        self.seconds = [0.0, 0.0]
+        self._call(paths[0])    # warm: the first call loads pywt's tables
+
+    def _call(self, path: str) -> None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1), self._warnings.catch_warnings():
+            self._warnings.simplefilter("ignore")
+            self._fn(self._rd(path)[0])
+
+    def run(self, half: int) -> None:
         t0 = time.perf_counter()
-        for p in paths:
-            extract_features(wfdb.rdsamp(p)[0])
-        return len(paths) / (time.perf_counter() - t0), len(paths)
+        for p in self.halves[half]:
+            self._call(p)
+        self.seconds[half] = time.perf_counter() - t0
+
+    def rates(self) -> tuple[float, float, float, int]:
+        """(records/s over both halves, before, after, records)."""
+        (a, b), (ta, tb) = self.halves, self.seconds
+        return (len(a) + len(b)) / (ta + tb), len(a) / ta, len(b) / tb, len(a) + len(b)
 
 
 def naive_one(path: str, record_id: str) -> float:
@@ -280,6 +301,7 @@ def main() -> None:
     ap.add_argument("--rss-sizes", default="1000,10000", help="records of --synth for the RSS runs")
     ap.add_argument("--seed-src", help="a checkout of the seed's repository (its expert_features.py)")
     ap.add_argument("--seed-n", type=int, default=100, help="records for the seed's extractor")
+    ap.add_argument("--pairs", type=int, default=3, help="interleaved --jobs 1 / --jobs 2 runs for the speed-up")
     ap.add_argument("--startup-n", type=int, default=40,
                     help="records of the start-up runs (whole command, --jobs 1 and 2, 3 interleaved pairs; 0: skip)")
     ap.add_argument("--scheduler", help="also a cold run on Dask (local:N or tcp://host:port; the dask extra)")
@@ -293,10 +315,18 @@ def main() -> None:
         print_like(like_for_like(args.data, args.like or 20))
         return
     print(f"load before: {open('/proc/loadavg').read().split()[:3]} (1/5/15-min), {os.cpu_count()} cores")
+    seed = SeedTimer(args.data, args.seed_src, args.seed_n) if args.seed_src else None
     with tempfile.TemporaryDirectory() as tmp:
-        s1, s2 = str(Path(tmp) / "j1"), str(Path(tmp) / "j2")
-        j1 = run_cli(["extract", args.data, "--store", s1, "--jobs", "1"])
-        j2 = run_cli(["extract", args.data, "--store", s2, "--jobs", "2"])
+        if seed:
+            seed.run(0)
+        pairs = []   # interleaved (--jobs 1, --jobs 2) pairs: each ratio from two adjacent runs
+        for k in range(args.pairs):
+            pairs.append([run_cli(["extract", args.data, "--store", str(Path(tmp) / f"j{jobs}-{k}"),
+                                   "--jobs", str(jobs)]) for jobs in (1, 2)])
+        if seed:
+            seed.run(1)
+        j1, j2 = pairs[0]
+        s2 = str(Path(tmp) / "j2-0")
         warm = [run_cli(["extract", args.data, "--store", s2, "--jobs", "2"]) for _ in range(3)]
         store_bytes = bytes_of(Path(s2))
         startup = {1: [], 2: []}
@@ -318,9 +348,16 @@ def main() -> None:
     r1, r2 = j1["out"]["records_per_s"], j2["out"]["records_per_s"]
     w1, w2 = n / j1["wall"], n / j2["wall"]
     print(f"dataset {args.data}: {n} records, default features ({', '.join(j1['out']['families'])})")
-    print(f"--jobs 1: {r1:.1f} records/s in-run, whole command {j1['wall']:.2f} s = {w1:.1f} records/s")
-    print(f"--jobs 2: {r2:.1f} records/s in-run, whole command {j2['wall']:.2f} s = {w2:.1f} records/s")
-    print(f"speed-up --jobs 2 / --jobs 1: {r2 / r1:.2f}x in-run, {w2 / w1:.2f}x whole command (target >= 1.85x); "
+    for k, (a, b) in enumerate(pairs):
+        print(f"pair {k + 1}: --jobs 1 {a['out']['records_per_s']:.1f} records/s in-run (whole command "
+              f"{a['wall']:.2f} s), --jobs 2 {b['out']['records_per_s']:.1f} ({b['wall']:.2f} s): "
+              f"{b['out']['records_per_s'] / a['out']['records_per_s']:.2f}x in-run, {a['wall'] / b['wall']:.2f}x whole")
+    in_run = sorted(b["out"]["records_per_s"] / a["out"]["records_per_s"] for a, b in pairs)
+    whole = sorted(a["wall"] / b["wall"] for a, b in pairs)
+    print(f"--jobs 1: {r1:.1f} records/s in-run, whole command {j1['wall']:.2f} s = {w1:.1f} records/s (pair 1)")
+    print(f"--jobs 2: {r2:.1f} records/s in-run, whole command {j2['wall']:.2f} s = {w2:.1f} records/s (pair 1)")
+    print(f"speed-up --jobs 2 / --jobs 1, median of {len(pairs)} pairs: {in_run[len(in_run) // 2]:.2f}x in-run "
+          f"(range {in_run[0]:.2f}-{in_run[-1]:.2f}), {whole[len(whole) // 2]:.2f}x whole command (target >= 1.85x); "
           f"this machine's own ceiling, a numpy kernel in 2 processes over 1: {ceiling:.2f}x")
     par, wrk = split_cpu(j2, 2)
     print(f"CPU of the --jobs 2 run: parent {par:.2f} s = {1000 * par / n:.2f} ms/record, workers {wrk:.2f} s = "
@@ -352,12 +389,15 @@ def main() -> None:
             print(f"parent CPU per record between {na:,} and {nb:,} records (its marginal cost): "
                   f"{1000 * (pb - pa_) / (nb - na):.2f} ms against the workers' {1000 * (wb - wa) / (nb - na):.1f} ms "
                   f"= {100 * (pb - pa_) / (wb - wa):.1f}%")
-    if args.seed_src:
-        rate, m = seed_rate(args.data, args.seed_src, args.seed_n)
+    if seed:
+        rate, before, after, m = seed.rates()
         print(f"seed's extractor (expert_features.extract_features, one process, one thread, wfdb.rdsamp): "
-              f"{rate:.1f} records/s on {m} records")
-        print(f"whole `extract --jobs 2` command / seed per process: {w2:.1f} / {rate:.1f} = {w2 / rate:.2f}x "
-              f"(target >= 4x); in-run {r2 / rate:.2f}x")
+              f"{rate:.1f} records/s on {m} records, half just before the --jobs 1 run ({before:.1f}) and half "
+              f"just after the --jobs 2 run ({after:.1f})")
+        wm = sorted(n / b["wall"] for _, b in pairs)[len(pairs) // 2]
+        rm = sorted(b["out"]["records_per_s"] for _, b in pairs)[len(pairs) // 2]
+        print(f"whole `extract --jobs 2` command (median of the {len(pairs)} runs) / seed per process: {wm:.1f} / "
+              f"{rate:.1f} = {wm / rate:.2f}x (target >= 4x); in-run {rm / rate:.2f}x")
     else:
         print("seed's extractor: skipped (--seed-src: a checkout of the seed's repository)")
     if args.naive:
