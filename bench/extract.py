@@ -1,7 +1,7 @@
 """Extraction speed, serial fraction, start-up, memory and store size, and the seed's extractor, in one run.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/extract.py --seed-src /path/to/ecg-diagnosis \\
-        [--data ../shared/data/ptbxl-500] [--synth /tmp/syn10k] [--rss-sizes 1000,10000] [--seed-n 100] [--pairs 3]
+        [--data ../shared/data/ptbxl-500] [--synth /tmp/syn10k] [--rss-sizes 1000,10000] [--seed-n 100] [--pairs 3] [--scale-n 3000]
 
 Prints, from one run (each figure says how it was taken):
 - cold `ecgfeat extract` of --data (default features) with --jobs 1 and --jobs 2, --pairs times in
@@ -17,6 +17,10 @@ Prints, from one run (each figure says how it was taken):
 - peak RSS of the process tree (every process, summed) extracting the first N records of the
   synthetic dataset --synth for each N of --rss-sizes (target: the largest within 10% of the
   smallest), with the parent's CPU per record between the sizes (its marginal cost);
+- with --scale-n N: the same speed-up and seed ratio on the first N records of --synth (one pair
+  and the seed's extractor on --seed-n of them, around it): the fixed cost of a command (the
+  workers' scipy.signal import, ~0.6 s, before any record; the compaction) weighs 12-15% of a
+  500-record run and little of a 3,000-record one;
 - the seed's own extractor, one process, on --seed-n records of --data (half timed just before the
   `--jobs 1` run, half just after the `--jobs 2` run: the same minutes): `extract_features` of the
   seed's expert_features.py (its repository's checkout at --seed-src; per lead: percentiles and
@@ -301,6 +305,8 @@ def main() -> None:
     ap.add_argument("--rss-sizes", default="1000,10000", help="records of --synth for the RSS runs")
     ap.add_argument("--seed-src", help="a checkout of the seed's repository (its expert_features.py)")
     ap.add_argument("--seed-n", type=int, default=100, help="records for the seed's extractor")
+    ap.add_argument("--scale-n", type=int, default=0,
+                    help="records of --synth for one more --jobs 1 / --jobs 2 pair and seed ratio (0: skip)")
     ap.add_argument("--pairs", type=int, default=3, help="interleaved --jobs 1 / --jobs 2 runs for the speed-up")
     ap.add_argument("--startup-n", type=int, default=40,
                     help="records of the start-up runs (whole command, --jobs 1 and 2, 3 interleaved pairs; 0: skip)")
@@ -342,6 +348,15 @@ def main() -> None:
                 rss.append((n, run_cli(["extract", args.synth, "--store", str(Path(tmp) / f"s{n}"), "--jobs", "2",
                                         "--limit", str(n)])))
                 rss[-1][1]["bytes"] = bytes_of(Path(tmp) / f"s{n}")
+        scale = None
+        if args.synth and args.scale_n:
+            sseed = SeedTimer(args.synth, args.seed_src, args.seed_n) if args.seed_src else None
+            if sseed:
+                sseed.run(0)
+            scale = [run_cli(["extract", args.synth, "--store", str(Path(tmp) / f"scale{jobs}"), "--jobs", str(jobs),
+                              "--limit", str(args.scale_n)]) for jobs in (1, 2)]
+            if sseed:
+                sseed.run(1)
     ceiling = machine_ceiling()
     n = j1["out"]["computed"]
     assert n == j2["out"]["computed"] and warm[0]["out"]["computed"] == 0
@@ -389,6 +404,18 @@ def main() -> None:
             print(f"parent CPU per record between {na:,} and {nb:,} records (its marginal cost): "
                   f"{1000 * (pb - pa_) / (nb - na):.2f} ms against the workers' {1000 * (wb - wa) / (nb - na):.1f} ms "
                   f"= {100 * (pb - pa_) / (wb - wa):.1f}%")
+    if scale:
+        a, b = scale
+        m = a["out"]["computed"]
+        print(f"at scale, the first {m:,} records of {args.synth}: --jobs 1 {a['out']['records_per_s']:.1f} "
+              f"records/s in-run ({a['wall']:.1f} s whole), --jobs 2 {b['out']['records_per_s']:.1f} ({b['wall']:.1f} s): "
+              f"{b['out']['records_per_s'] / a['out']['records_per_s']:.2f}x in-run, {a['wall'] / b['wall']:.2f}x whole "
+              f"command (target >= 1.85x)")
+        if sseed:
+            rate, before, after, k = sseed.rates()
+            print(f"seed's extractor on {k} of these records: {rate:.1f} records/s ({before:.1f} before the pair, "
+                  f"{after:.1f} after); whole `extract --jobs 2` command / seed = {m / b['wall'] / rate:.2f}x "
+                  f"(target >= 4x)")
     if seed:
         rate, before, after, m = seed.rates()
         print(f"seed's extractor (expert_features.extract_features, one process, one thread, wfdb.rdsamp): "
