@@ -306,7 +306,7 @@ def main() -> None:
     ap.add_argument("--seed-src", help="a checkout of the seed's repository (its expert_features.py)")
     ap.add_argument("--seed-n", type=int, default=100, help="records for the seed's extractor")
     ap.add_argument("--scale-n", type=int, default=0,
-                    help="records of --synth for one more --jobs 1 / --jobs 2 pair and seed ratio (0: skip)")
+                    help="records of --synth (needed) for one more --jobs 1 / --jobs 2 pair and seed ratio (0: skip)")
     ap.add_argument("--pairs", type=int, default=3, help="interleaved --jobs 1 / --jobs 2 runs for the speed-up")
     ap.add_argument("--startup-n", type=int, default=40,
                     help="records of the start-up runs (whole command, --jobs 1 and 2, 3 interleaved pairs; 0: skip)")
@@ -315,6 +315,8 @@ def main() -> None:
     ap.add_argument("--like", type=int, default=0, help="records for the like-for-like ratios (0: skip them)")
     ap.add_argument("--only-like", action="store_true", help="print the like-for-like ratios only")
     args = ap.parse_args()
+    if args.scale_n and not args.synth:
+        ap.error("--scale-n needs --synth (a synthetic dataset folder)")
     if not Path(args.data).exists():
         raise SystemExit(f"{args.data}: not found (the shared real data lives in ../shared/data)")
     if args.only_like:
