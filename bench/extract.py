@@ -126,6 +126,13 @@ def split_cpu(run: dict, workers: int) -> tuple[float, float]:
     return run["parent_cpu"] + sum(kids[workers:]), sum(kids[:workers])
 
 
+def pair_text(a: dict, b: dict) -> str:
+    """One `--jobs 1` run `a` and one `--jobs 2` run `b` of run_cli: their rates and speed-ups."""
+    return (f"--jobs 1 {a['out']['records_per_s']:.1f} records/s in-run (whole command {a['wall']:.2f} s), "
+            f"--jobs 2 {b['out']['records_per_s']:.1f} ({b['wall']:.2f} s): "
+            f"{b['out']['records_per_s'] / a['out']['records_per_s']:.2f}x in-run, {a['wall'] / b['wall']:.2f}x whole")
+
+
 class SeedTimer:
     """The seed's extract_features in this process, one thread, on the first `n` records, timed in
     two halves: one just before the `--jobs 1` / `--jobs 2` runs and one just after, so that the
@@ -351,7 +358,7 @@ def main() -> None:
                                         "--limit", str(n)])))
                 rss[-1][1]["bytes"] = bytes_of(Path(tmp) / f"s{n}")
         scale = None
-        if args.synth and args.scale_n:
+        if args.scale_n:   # (it needs --synth: checked above)
             sseed = SeedTimer(args.synth, args.seed_src, args.seed_n) if args.seed_src else None
             if sseed:
                 sseed.run(0)
@@ -366,9 +373,7 @@ def main() -> None:
     w1, w2 = n / j1["wall"], n / j2["wall"]
     print(f"dataset {args.data}: {n} records, default features ({', '.join(j1['out']['families'])})")
     for k, (a, b) in enumerate(pairs):
-        print(f"pair {k + 1}: --jobs 1 {a['out']['records_per_s']:.1f} records/s in-run (whole command "
-              f"{a['wall']:.2f} s), --jobs 2 {b['out']['records_per_s']:.1f} ({b['wall']:.2f} s): "
-              f"{b['out']['records_per_s'] / a['out']['records_per_s']:.2f}x in-run, {a['wall'] / b['wall']:.2f}x whole")
+        print(f"pair {k + 1}: {pair_text(a, b)}")
     in_run = sorted(b["out"]["records_per_s"] / a["out"]["records_per_s"] for a, b in pairs)
     whole = sorted(a["wall"] / b["wall"] for a, b in pairs)
     print(f"--jobs 1: {r1:.1f} records/s in-run, whole command {j1['wall']:.2f} s = {w1:.1f} records/s (pair 1)")
@@ -409,10 +414,7 @@ def main() -> None:
     if scale:
         a, b = scale
         m = a["out"]["computed"]
-        print(f"at scale, the first {m:,} records of {args.synth}: --jobs 1 {a['out']['records_per_s']:.1f} "
-              f"records/s in-run ({a['wall']:.1f} s whole), --jobs 2 {b['out']['records_per_s']:.1f} ({b['wall']:.1f} s): "
-              f"{b['out']['records_per_s'] / a['out']['records_per_s']:.2f}x in-run, {a['wall'] / b['wall']:.2f}x whole "
-              f"command (target >= 1.85x)")
+        print(f"at scale, the first {m:,} records of {args.synth}: {pair_text(a, b)} (target >= 1.85x)")
         if sseed:
             rate, before, after, k = sseed.rates()
             print(f"seed's extractor on {k} of these records: {rate:.1f} records/s ({before:.1f} before the pair, "
